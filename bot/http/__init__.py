@@ -1,0 +1,1 @@
+"""The aiohttp server: health, run pages, and (as configured) the HTTP API, metrics and Slack events."""

@@ -1,0 +1,1 @@
+"""Launchers run pipelines somewhere: on this machine (``local``) or on a KFP API server (``kfp``)."""

@@ -1,0 +1,121 @@
+"""The one asyncio task that keeps every run's state current and hands finished runs to notifiers.
+
+Each cycle reads the non-terminal runs from the store, asks each launcher for all of its runs in
+one batch, records transitions, then claims finished-but-unreported runs and notifies. The claim
+is in the database, so after a restart a notice is sent exactly once by whoever claims it.
+"""
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Mapping, Sequence
+
+from bot.launchers.base import Launcher
+from bot.notifiers import Notifier
+from bot.store import RunStore
+
+log = logging.getLogger(__name__)
+
+
+class Poller:
+    def __init__(self, store: RunStore, launchers: Mapping[str, Launcher], notifiers: Sequence[Notifier]):
+        self.store = store
+        self.launchers = launchers
+        self.notifiers = list(notifiers)
+        self._wake = asyncio.Event()
+        self._due: dict[str, float] = dict.fromkeys(launchers, 0.0)
+        self._failures: dict[str, int] = dict.fromkeys(launchers, 0)
+        self._task: asyncio.Task[None] | None = None
+        self.cycles = 0
+        for name, launcher in launchers.items():
+            launcher.subscribe(lambda name=name: self.wake(name))
+
+    def wake(self, backend: str | None = None) -> None:
+        """Poll now (all backends, or one) instead of waiting for the interval."""
+        for name in [backend] if backend else list(self._due):
+            self._due[name] = 0.0
+        self._wake.set()
+
+    def add_notifier(self, notifier: Notifier) -> None:
+        self.notifiers.append(notifier)
+
+    async def poll_once(self) -> None:
+        """One full cycle for every backend that is due, then notices."""
+        now = time.monotonic()
+        for name, launcher in self.launchers.items():
+            if self._due[name] <= now:
+                await self._poll_backend(name, launcher)
+        await self.deliver_notices()
+        self.cycles += 1
+
+    async def _poll_backend(self, name: str, launcher: Launcher) -> None:
+        try:
+            active = await self.store.active(name)
+            statuses = await launcher.statuses(active) if active else {}
+        except Exception:
+            self._failures[name] += 1
+            backoff = min(300.0, launcher.poll_interval * 2 ** self._failures[name])
+            self._due[name] = time.monotonic() + backoff
+            log.warning("polling %s failed; next try in %.0f s", name, backoff, exc_info=True)
+            return
+        self._failures[name] = 0
+        jitter = random.uniform(0.9, 1.1)
+        self._due[name] = time.monotonic() + launcher.poll_interval * jitter
+        for run in active:
+            status = statuses.get(run.id)
+            if status is None:
+                continue
+            changed = await self.store.record_status(run.id, status)
+            if changed and not status.state.terminal:
+                await self._changed(run.id)
+
+    async def _changed(self, run_id: str) -> None:
+        run = await self.store.get(run_id)
+        if run is None:
+            return
+        for notifier in self.notifiers:
+            if run.surface in notifier.surfaces and notifier.accepts(run):
+                try:
+                    await notifier.run_changed(run)
+                except Exception:
+                    log.warning("status update for run %s failed", run_id, exc_info=True)
+
+    async def deliver_notices(self) -> None:
+        surfaces = sorted({s for n in self.notifiers for s in n.surfaces})
+        if not surfaces:
+            return
+        for run in await self.store.claim_notifications(surfaces):
+            notifier = next(
+                (n for n in self.notifiers if run.surface in n.surfaces and n.accepts(run)), None
+            )
+            if notifier is None:
+                continue  # another process (a terminal session, the server) delivers it; lease expires
+            try:
+                await notifier.run_finished(run)
+            except Exception:
+                log.warning("notice for run %s failed; will retry", run.id, exc_info=True)
+                await self.store.release_notification(run.id)
+            else:
+                await self.store.mark_notified(run.id)
+
+    async def run_forever(self) -> None:
+        while True:
+            try:
+                await self.poll_once()
+            except Exception:
+                log.exception("poll cycle failed")
+            delay = max(0.05, min(self._due.values(), default=time.monotonic() + 1) - time.monotonic())
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self.run_forever(), name="charon-poller")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task

@@ -1,0 +1,24 @@
+"""``charon serve``: the long-running process — poller, HTTP server, and the adapters configured."""
+
+import asyncio
+import logging
+
+from bot.http.app import build_app, start_site
+from bot.runtime import open_charon
+from bot.settings import Settings
+from bot.terminal import TerminalNotifier
+
+log = logging.getLogger(__name__)
+
+
+async def serve(settings: Settings, stop: asyncio.Event) -> None:
+    notifiers = [TerminalNotifier(("cli",))]
+    async with open_charon(settings, notifiers) as charon:
+        app = build_app(charon)
+        runner = await start_site(app, settings.http_host, settings.http_port)
+        charon.poller.start()
+        log.warning("Charon is serving on %s (backends: %s)", settings.base_url, ", ".join(charon.launchers))
+        try:
+            await stop.wait()
+        finally:
+            await runner.cleanup()

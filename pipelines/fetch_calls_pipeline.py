@@ -1,0 +1,16 @@
+"""``fetch_calls_pipeline``: the seed's "Random sample calls", one step writing a turn-level CSV."""
+
+from kfp import dsl
+
+from commands.params.fetch_calls import FetchCallsParams
+from components.fetch_calls import fetch_calls
+from pipelines.signature import pipeline_from_model
+
+
+def _body(p):  # type: ignore[no-untyped-def]
+    arguments = {name: getattr(p, name) for name in FetchCallsParams.pipeline_fields()}
+    task = fetch_calls(**arguments).set_display_name("fetch-calls").set_caching_options(False)
+    return task.outputs["calls"]
+
+
+pipeline = pipeline_from_model(FetchCallsParams, "fetch_calls_pipeline", _body, returns=dsl.Dataset)

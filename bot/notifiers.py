@@ -6,11 +6,15 @@ from bot.runs import Run
 
 
 class Notifier(Protocol):
+    name: str
+    """Unique per kind of delivery (``terminal``, ``slack``, ``webhook``): a run's notice is recorded
+    as delivered per notifier name, so each is delivered once even when another one fails."""
+
     surfaces: tuple[str, ...]
-    """The run origins (``Origin.surface``) this notifier reports."""
+    """The run origins (``Origin.surface``) this notifier may report."""
 
     def accepts(self, run: Run) -> bool:
-        """Whether this process can deliver this run's notice (e.g. the right terminal session)."""
+        """Whether this notifier delivers this run's notice (the right session, a channel, a webhook…)."""
         ...
 
     async def run_finished(self, run: Run) -> None:

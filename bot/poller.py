@@ -83,19 +83,27 @@ class Poller:
                     log.warning("status update for run %s failed", run_id, exc_info=True)
 
     async def deliver_notices(self) -> None:
+        """Every notifier that accepts a finished run delivers its notice exactly once."""
         surfaces = sorted({s for n in self.notifiers for s in n.surfaces})
         if not surfaces:
             return
         for run in await self.store.claim_notifications(surfaces):
-            notifier = next(
-                (n for n in self.notifiers if run.surface in n.surfaces and n.accepts(run)), None
-            )
-            if notifier is None:
+            targets = [n for n in self.notifiers if run.surface in n.surfaces and n.accepts(run)]
+            if not targets:
                 continue  # another process (a terminal session, the server) delivers it; lease expires
-            try:
-                await notifier.run_finished(run)
-            except Exception:
-                log.warning("notice for run %s failed; will retry", run.id, exc_info=True)
+            done = await self.store.delivered_notices(run.id)
+            failed = False
+            for notifier in targets:
+                if notifier.name in done:
+                    continue
+                try:
+                    await notifier.run_finished(run)
+                except Exception:
+                    failed = True
+                    log.warning("%s notice for run %s failed; will retry", notifier.name, run.id, exc_info=True)
+                else:
+                    await self.store.mark_delivered(run.id, notifier.name)
+            if failed:
                 await self.store.release_notification(run.id)
             else:
                 await self.store.mark_notified(run.id)

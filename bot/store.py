@@ -140,6 +140,15 @@ class RunStore:
         )  # fmt: skip
         return [Run.from_row(r) for r in rows]
 
+    async def delivered_notices(self, run_id: str) -> set[str]:
+        rows = await self.pool.fetch("SELECT notifier FROM run_notices WHERE run_id = $1", run_id)
+        return {r["notifier"] for r in rows}
+
+    async def mark_delivered(self, run_id: str, notifier: str) -> None:
+        await self.pool.execute(
+            "INSERT INTO run_notices (run_id, notifier) VALUES ($1, $2) ON CONFLICT DO NOTHING", run_id, notifier
+        )
+
     async def mark_notified(self, run_id: str) -> None:
         await self.pool.execute("UPDATE runs SET notified_at = now() WHERE id = $1", run_id)
 

@@ -16,6 +16,8 @@ PROMPT = "charon> "
 class TerminalNotifier:
     """Prints final notices of runs from ``surfaces``; with a ``session``, only that session's runs."""
 
+    name = "terminal"
+
     def __init__(self, surfaces: tuple[str, ...], session: str | None = None,
                  write: Callable[[str], None] | None = None) -> None:  # fmt: skip
         self.surfaces = surfaces

@@ -42,6 +42,7 @@ import signal
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -57,6 +58,7 @@ STATES = frozenset(
 TERMINAL_STATES = frozenset({"SUCCEEDED", "FAILED", "SKIPPED", "CANCELED"})
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 200
+MAX_LOGGED_REQUESTS = 100_000
 
 # gRPC status code -> HTTP status, as grpc-gateway maps them.
 HTTP_FOR_CODE = {
@@ -364,7 +366,7 @@ def _encode_token(state: dict[str, Any]) -> str:
 def _decode_token(token: str) -> dict[str, Any]:
     try:
         state = json.loads(base64.urlsafe_b64decode(token.encode()))
-        if not isinstance(state, dict) or not isinstance(state.get("o"), int):
+        if not isinstance(state, dict) or not isinstance(state.get("o"), int) or state["o"] < 0:
             raise ValueError(token)
         return state
     except (ValueError, binascii.Error) as exc:
@@ -659,7 +661,7 @@ class KfpEmulator:
             self._experiments: dict[str, _Experiment] = {}
             self._recurring: dict[str, _RecurringRun] = {}
             self._faults: list[_Fault] = []
-            self._requests: list[dict[str, Any]] = []
+            self._requests: deque[dict[str, Any]] = deque(maxlen=MAX_LOGGED_REQUESTS)
             ns = self.default_namespace if self.multi_user else ""
             self.default_experiment_id = self._new_experiment("Default", "", ns).experiment_id
 
@@ -820,6 +822,12 @@ class KfpEmulator:
         if exp is None:
             raise ApiError(5, f"experiment {experiment_id} not found")
         return exp
+
+    def _experiment_for(self, experiment_id: str | None) -> _Experiment:
+        """The experiment a new run goes to; multi-user servers cannot infer a namespace without one."""
+        if not experiment_id and self.multi_user:
+            raise _bad("Invalid input error: experiment_id is required in multi-user mode")
+        return self._get_experiment(experiment_id or self.default_experiment_id)
 
     def _get_run(self, run_id: str) -> _Run:
         run = self._runs.get(run_id)
@@ -1139,8 +1147,7 @@ class KfpEmulator:
         with self._lock:
             spec, ref, known = self._resolve_source(body)
             rc = self._runtime_config(body.get("runtime_config"), known)
-            exp_id = body.get("experiment_id") or request.query.get("experiment_id")
-            exp = self._get_experiment(exp_id or self.default_experiment_id)
+            exp = self._experiment_for(body.get("experiment_id") or request.query.get("experiment_id"))
             if exp.storage_state == "ARCHIVED":
                 raise _bad(f"experiment {exp.experiment_id} is archived")
             spec_json = None if spec is None else _dumps(spec)
@@ -1149,7 +1156,6 @@ class KfpEmulator:
                 body.get("service_account") or "", _task_names(known), self.clock(),
             )  # fmt: skip
             self._schedule_auto(run, run.created_at)
-            self._mark_read(run)
             return _raw_json(run.render())
 
     async def _h_get_run(self, request: web.Request) -> web.Response:
@@ -1261,7 +1267,7 @@ class KfpEmulator:
         with self._lock:
             spec, ref, known = self._resolve_source(body)
             rc = self._runtime_config(body.get("runtime_config"), known)
-            exp = self._get_experiment(body.get("experiment_id") or self.default_experiment_id)
+            exp = self._experiment_for(body.get("experiment_id"))
             now = self.clock()
             rr = _RecurringRun(
                 self._next_seq(), str(uuid.uuid4()), name, body.get("description") or "", exp.experiment_id,

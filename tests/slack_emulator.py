@@ -792,7 +792,9 @@ class SlackEmulator:
                 return conn
         return None
 
-    async def wait_until(self, fn: Callable[[], T], timeout: float = 5.0, what: str = "condition") -> T:
+    async def wait_until(
+        self, fn: Callable[[], T | None], timeout: float = 5.0, what: str = "condition"
+    ) -> T:
         """Waits until ``fn()`` is truthy (re-checked on every emulator state change) and returns it."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -1395,6 +1397,7 @@ class SlackEmulator:
                         self._on_ack(conn, str(msg.data))
                 elif msg.type == WSMsgType.PING:
                     conn.pings += 1
+                    self._notify()
                     if not conn.stalled:
                         await ws.pong(msg.data)
                 elif msg.type != WSMsgType.PONG:

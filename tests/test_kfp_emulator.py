@@ -76,7 +76,9 @@ def platform_package(package: Path) -> Path:
     """The same pipeline with a second (platform spec) YAML document, as kfp-kubernetes would write."""
     path = package.with_name("tiny_platform.yaml")
     spec = yaml.safe_load(package.read_text())
-    platform = {"platforms": {"kubernetes": {"deploymentSpec": {"executors": {"exec-add": {}}}}}}
+    platform: dict[str, Any] = {
+        "platforms": {"kubernetes": {"deploymentSpec": {"executors": {"exec-add": {}}}}}
+    }
     path.write_text(yaml.safe_dump_all([spec, platform]))
     return path
 
@@ -215,6 +217,14 @@ def test_multi_user_healthz_and_namespace_required(package: Path) -> None:
         assert status == 400 and body["code"] == 3 and "namespace" in body["message"]
         status, body = http(emu, "POST", "/apis/v2beta1/experiments", {"display_name": "x"}, token=None)
         assert status == 400 and body["code"] == 3
+        spec = yaml.safe_load(package.read_text())
+        no_exp = {
+            "display_name": "r",
+            "pipeline_spec": spec,
+            "runtime_config": {"parameters": {"n": 1, "msg": "x"}},
+        }
+        status, body = http(emu, "POST", "/apis/v2beta1/runs", no_exp, token=None)
+        assert status == 400 and "experiment_id" in body["message"]
 
 
 def test_create_experiment_is_get_or_create(emu: KfpEmulator, client: kfp.Client) -> None:
@@ -731,6 +741,24 @@ def test_auto_progress_with_fake_clock(package: Path) -> None:
         listed = client.list_runs(filter=eq_filter("state", "FAILED"))
         assert [r.run_id for r in listed.runs] == [failing.run_id]
         assert listed.runs[0].error.message and listed.runs[0].run_details.task_details[-1].state == "FAILED"
+
+
+def test_create_run_from_pipeline_func_and_wait_for_completion() -> None:
+    with running_emulator(token=TOKEN, auto_progress=(0.05, 0.1, "SUCCEEDED")) as emu:
+        client = make_client(emu)
+        result = client.create_run_from_pipeline_func(
+            tiny, arguments={"n": 1, "msg": "m"}, experiment_name="charon"
+        )
+        final = client.wait_for_run_completion(result.run_id, timeout=10, sleep_duration=0.05)
+        assert final.state == "SUCCEEDED"
+        assert client.get_experiment(experiment_name="charon").experiment_id == final.experiment_id
+        # kfp 2.17.3 does not treat CANCELED as terminal (kubeflow/pipelines#14473): it times out instead.
+        emu.disable_auto_progress()
+        doomed = client.create_run_from_pipeline_func(tiny, arguments={"n": 1, "msg": "m"})
+        client.terminate_run(doomed.run_id)
+        with pytest.raises(TimeoutError):
+            client.wait_for_run_completion(doomed.run_id, timeout=0.3, sleep_duration=0.05)
+        assert emu.get_run(doomed.run_id)["state"] == "CANCELED"
 
 
 def test_admin_http_routes(emu: KfpEmulator, client: kfp.Client, package: Path) -> None:

@@ -115,7 +115,9 @@ def build_app(emu: SlackEmulator) -> tuple[AsyncApp, dict[str, list[Any]]]:
         await ack()
         env = values["env"]["env_select"]["selected_option"]["value"]
         meta = json.loads(view["private_metadata"])
-        await client.chat_postMessage(channel=meta["c"], thread_ts=meta["t"], text=f"Running {run_name} on {env}")
+        await client.chat_postMessage(
+            channel=meta["c"], thread_ts=meta["t"], text=f"Running {run_name} on {env}"
+        )
 
     @app.action("approve")
     async def on_approve(ack: Any, respond: Any) -> None:
@@ -147,7 +149,9 @@ async def test_connection_handshake(emu: SlackEmulator) -> None:
     app, _ = build_app(emu)
     async with running(app, emu):
         [open_call] = emu.calls_to("apps.connections.open")
-        assert open_call.ok and open_call.response["url"].startswith(f"ws://127.0.0.1:{emu.port}/link/?ticket=")
+        assert open_call.ok and open_call.response["url"].startswith(
+            f"ws://127.0.0.1:{emu.port}/link/?ticket="
+        )
         assert "Authorization" not in open_call.headers and "authorization" not in open_call.headers
         conn = await emu.wait_connected()
         assert conn.number == 1 and conn.hello_sent and conn.is_open
@@ -189,7 +193,11 @@ async def test_slash_command_ack_latency_and_respond(emu: SlackEmulator) -> None
         assert 0 < ack.latency < 3
         assert ack.envelope["accepts_response_payload"] is True
         req = ack.request
-        assert req["command"] == "/charon" and req["text"] == "nightly" and req["is_enterprise_install"] == "false"
+        assert (
+            req["command"] == "/charon"
+            and req["text"] == "nightly"
+            and req["is_enterprise_install"] == "false"
+        )
         assert [e.text for e in emu.ephemerals if e.source == "ack"] == ["Starting nightly"]
         post = await emu.wait_until(lambda: emu.response_url_posts, what="respond() post")
         assert post[0].body["text"] == "queued nightly" and post[0].source == "slash_command"
@@ -240,7 +248,9 @@ async def test_disconnect_reconnect_then_next_event_works(emu: SlackEmulator) ->
         assert conn2.number == 2 and len(emu.calls_to("apps.connections.open")) == 2
         ack = await emu.send_events_api(emu.app_mention_event("two"))
         assert ack.connection == 2 and emu.envelopes[-1].connection == 2
-        await emu.wait_until(lambda: not emu.connections[0].is_open, 2, "the client to close the old connection")
+        await emu.wait_until(
+            lambda: not emu.connections[0].is_open, 2, "the client to close the old connection"
+        )
 
         await emu.close_connection()  # server close frame
         assert (await emu.wait_connected(connections=3)).number == 3
@@ -255,13 +265,32 @@ async def test_disconnect_reconnect_then_next_event_works(emu: SlackEmulator) ->
         assert len(seen["mentions"]) == 3
 
 
+async def test_connections_open_429_and_echoed_bot_posts() -> None:
+    async with SlackEmulator(echo_bot_messages=True, ack_timeout=1) as emu:
+        emu.fail_next("apps.connections.open", retry_after=0)  # the SDK sleeps Retry-After and asks again
+        app, _ = build_app(emu)
+        async with running(app, emu):
+            assert emu.statuses("apps.connections.open") == [429, 200]
+            event = emu.app_mention_event("echo me")
+            await emu.send_events_api(event)
+            echo = await emu.wait_until(
+                lambda: [e for e in emu.envelopes if e.envelope["payload"]["event"].get("bot_id")],
+                what="echo",
+            )
+            echoed = echo[0].envelope["payload"]["event"]
+            assert echoed["type"] == "message" and echoed["thread_ts"] == event["ts"]
+            assert echoed["user"] == emu.bot_user_id and echoed["bot_id"] == emu.bot_id
+
+
 async def test_unacked_events_are_redelivered(emu: SlackEmulator) -> None:
     app, _ = build_app(emu)
     dropped: list[str] = []
 
     @app.middleware
-    async def drop_first_delivery(body: dict[str, Any], request: Any, next: Any) -> None:  # noqa: A002
-        if body.get("event", {}).get("type") == "app_mention" and request.headers.get("x-slack-retry-num") == ["0"]:
+    async def drop_first_delivery(body: dict[str, Any], request: Any, next: Any) -> None:
+        if body.get("event", {}).get("type") == "app_mention" and request.headers.get(
+            "x-slack-retry-num"
+        ) == ["0"]:
             dropped.append(body["event_id"])
             return  # no next() → Bolt sends no ack
         await next()
@@ -273,7 +302,7 @@ async def test_unacked_events_are_redelivered(emu: SlackEmulator) -> None:
 
         # no listener for reaction_added → never acked: 1 delivery + 3 redeliveries, then a clear error
         event = reaction_added_event("eyes", user="U0HUMAN", channel=CHANNEL, item_ts="1.000001")
-        with pytest.raises(AckTimeoutError, match="not acked within 0.2s after 4 deliveries"):
+        with pytest.raises(AckTimeoutError, match=r"not acked within 0\.2s after 4 deliveries"):
             await emu.send_events_api(event, timeout=0.2, redeliver_unacked=True)
         attempts = [e.envelope.get("retry_attempt") for e in emu.envelopes[-4:]]
         assert attempts == [0, 1, 2, 3]
@@ -296,7 +325,9 @@ async def test_message_shortcut_modal_errors_then_submit(emu: SlackEmulator) -> 
         assert bad.payload == {"response_action": "errors", "errors": {"run": "Run name is required"}}
         assert view.last_errors == {"run": "Run name is required"} and not view.closed
 
-        good = emu.view_submission_payload(view.id, {"run": {"run_name": "rerun-1"}, "env": {"env_select": "prod"}})
+        good = emu.view_submission_payload(
+            view.id, {"run": {"run_name": "rerun-1"}, "env": {"env_select": "prod"}}
+        )
         state = good["view"]["state"]["values"]
         assert state["env"]["env_select"]["selected_option"]["value"] == "prod"
         assert state["env"]["env_select"]["selected_option"]["text"]["text"] == "Production"
@@ -311,18 +342,30 @@ async def test_block_actions_button_and_respond_replace_original(emu: SlackEmula
     app, _ = build_app(emu)
     client = web_client(emu)
     async with running(app, emu):
-        blocks = [
+        blocks: list[dict[str, Any]] = [
             {"type": "section", "block_id": "q", "text": {"type": "mrkdwn", "text": "Approve deploy?"}},
-            {"type": "actions", "block_id": "a", "elements": [
-                {"type": "button", "action_id": "approve", "value": "yes", "text": {"type": "plain_text", "text": "OK"}},
-            ]},
-        ]  # fmt: skip
+            {
+                "type": "actions",
+                "block_id": "a",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": "approve",
+                        "value": "yes",
+                        "text": {"type": "plain_text", "text": "OK"},
+                    },
+                ],
+            },
+        ]
         posted = await client.chat_postMessage(channel=CHANNEL, text="Approve deploy?", blocks=blocks)
         msg = emu.message(CHANNEL, posted["ts"])
         payload = emu.block_actions_payload(button_action("approve", "yes", block_id="a"), message=msg)
         assert payload["container"] == {
-            "type": "message", "message_ts": msg.ts, "channel_id": CHANNEL, "is_ephemeral": False,
-        }  # fmt: skip
+            "type": "message",
+            "message_ts": msg.ts,
+            "channel_id": CHANNEL,
+            "is_ephemeral": False,
+        }
         ack = await emu.send_interactive(payload)
         assert ack.payload is None and ack.envelope["accepts_response_payload"] is True
         await emu.wait_until(lambda: msg.text.startswith("Approved"), what="replace_original")
@@ -339,7 +382,10 @@ async def test_trigger_id_validation(emu: SlackEmulator) -> None:
     view = param_modal("{}")
     trigger = emu.issue_trigger_id()
     opened = await client.views_open(trigger_id=trigger, view=view)
-    assert opened["view"]["callback_id"] == "run_params" and opened["view"]["root_view_id"] == opened["view"]["id"]
+    assert (
+        opened["view"]["callback_id"] == "run_params"
+        and opened["view"]["root_view_id"] == opened["view"]["id"]
+    )
     cases = [(trigger, "exchanged_trigger_id"), ("123.456.abc", "invalid_trigger_id")]
     expired = emu.issue_trigger_id(ttl=0.01)
     await asyncio.sleep(0.05)
@@ -376,8 +422,16 @@ async def test_block_limits_and_required_args(emu: SlackEmulator) -> None:
     assert (await client.chat_postMessage(channel=CHANNEL, text="ok", blocks=[section("x")] * 50))["ok"]
     assert (await client.chat_postMessage(channel=CHANNEL, text="ok", blocks=[section("x" * 3000)]))["ok"]
     bad_cases: list[tuple[dict[str, Any], str, str]] = [
-        ({"channel": CHANNEL, "text": "x", "blocks": [section("x")] * 51}, "invalid_blocks", "no more than 50"),
-        ({"channel": CHANNEL, "text": "x", "blocks": [section("x" * 3001)]}, "invalid_blocks", "less than 3001"),
+        (
+            {"channel": CHANNEL, "text": "x", "blocks": [section("x")] * 51},
+            "invalid_blocks",
+            "no more than 50",
+        ),
+        (
+            {"channel": CHANNEL, "text": "x", "blocks": [section("x" * 3001)]},
+            "invalid_blocks",
+            "less than 3001",
+        ),
         ({"channel": CHANNEL}, "no_text", ""),
         ({"text": "x"}, "channel_not_found", ""),
         ({"channel": "#no-such-channel", "text": "x"}, "channel_not_found", ""),
@@ -409,7 +463,9 @@ async def test_request_encodings_and_auth(emu: SlackEmulator) -> None:
         form = {"channel": CHANNEL, "text": "form", "blocks": json.dumps(blocks)}
         async with http.post(url, data=form, headers=auth) as r:
             assert (await r.json())["ok"]
-        async with http.post(url, json={"channel": CHANNEL, "text": "json", "blocks": blocks}, headers=auth) as r:
+        async with http.post(
+            url, json={"channel": CHANNEL, "text": "json", "blocks": blocks}, headers=auth
+        ) as r:
             assert (await r.json())["ok"]
         mp = aiohttp.FormData({"channel": CHANNEL, "text": "multipart"})
         mp.add_field("file", b"bytes", filename="a.txt", content_type="text/plain")
@@ -426,7 +482,9 @@ async def test_request_encodings_and_auth(emu: SlackEmulator) -> None:
             ("no.such.method", emu.bot_token, "unknown_method"),
         ]:
             headers = {"Authorization": f"Bearer {token}"} if token else {}
-            async with http.post(emu.api_url + method, data={"channel": CHANNEL, "text": "x"}, headers=headers) as r:
+            async with http.post(
+                emu.api_url + method, data={"channel": CHANNEL, "text": "x"}, headers=headers
+            ) as r:
                 assert (await r.json())["error"] == error
 
     posts = [c for c in emu.calls_to("chat.postMessage") if c.ok]
@@ -468,7 +526,9 @@ async def test_update_reactions_lookups_and_files(emu: SlackEmulator) -> None:
     eph = await client.chat_postEphemeral(channel=CHANNEL, user="U0HUMAN", text="only you")
     assert eph["message_ts"] and emu.ephemerals[-1].text == "only you"
 
-    up = await client.files_upload_v2(channel=CHANNEL, thread_ts=parent.ts, content="log line", filename="run.log")
+    up = await client.files_upload_v2(
+        channel=CHANNEL, thread_ts=parent.ts, content="log line", filename="run.log"
+    )
     [f] = emu.files.values()
     assert up["file"]["id"] == f.id and f.data == b"log line" and f.completed
     assert (f.channel, f.thread_ts, f.filename) == (CHANNEL, parent.ts, "run.log")
@@ -493,13 +553,31 @@ async def test_payload_shapes(emu: SlackEmulator) -> None:
 
     cmd = emu.slash_command_payload("nightly")
     assert set(cmd) == {
-        "token", "team_id", "team_domain", "channel_id", "channel_name", "user_id", "user_name", "command",
-        "text", "api_app_id", "is_enterprise_install", "response_url", "trigger_id",
-    }  # fmt: skip
+        "token",
+        "team_id",
+        "team_domain",
+        "channel_id",
+        "channel_name",
+        "user_id",
+        "user_name",
+        "command",
+        "text",
+        "api_app_id",
+        "is_enterprise_install",
+        "response_url",
+        "trigger_id",
+    }
     assert cmd["response_url"].startswith(f"{emu.base_url}/response_url/")
 
     shortcut = emu.message_action_payload("cb", emu.seed_message("x"))
-    assert {"callback_id", "message", "channel", "trigger_id", "response_url", "message_ts"} <= shortcut.keys()
+    assert {
+        "callback_id",
+        "message",
+        "channel",
+        "trigger_id",
+        "response_url",
+        "message_ts",
+    } <= shortcut.keys()
     assert emu.shortcut_payload("global")["type"] == "shortcut"
 
     opened = await web_client(emu).views_open(trigger_id=emu.issue_trigger_id(), view=param_modal("m"))
@@ -509,6 +587,9 @@ async def test_payload_shapes(emu: SlackEmulator) -> None:
         "env": {"env_select": {"type": "static_select", "selected_option": option("staging", "Staging")}},
     }
     assert {"hash", "private_metadata", "callback_id", "root_view_id"} <= sub["view"].keys()
-    assert emu.block_actions_payload(button_action("b"), view=opened["view"]["id"])["container"]["type"] == "view"
+    assert (
+        emu.block_actions_payload(button_action("b"), view=opened["view"]["id"])["container"]["type"]
+        == "view"
+    )
     closed = emu.view_closed_payload(opened["view"]["id"])
     assert closed["type"] == "view_closed" and closed["is_cleared"] is False

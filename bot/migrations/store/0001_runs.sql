@@ -49,3 +49,12 @@ CREATE TABLE audit_log (
     detail    jsonb
 );
 CREATE INDEX audit_log_at ON audit_log (at DESC);
+
+-- One row per (run, notifier) once that notifier has delivered the run's final notice, so a retry
+-- after a partial failure or a restart repeats nothing that was already delivered.
+CREATE TABLE run_notices (
+    run_id       text NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    notifier     text NOT NULL,
+    delivered_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (run_id, notifier)
+);

@@ -6,7 +6,7 @@ import os
 import signal
 import sys
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ def _settings() -> Settings:
         raise click.ClickException(f"Configuration problem: {exc}") from None
 
 
-def _run(coro: Callable[[], Awaitable[int]]) -> None:
+def _run(coro: Callable[[], Coroutine[Any, Any, int]]) -> None:
     sys.exit(asyncio.run(coro()))
 
 

@@ -7,6 +7,7 @@ is in the database, so after a restart a notice is sent exactly once by whoever 
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 import time
@@ -30,7 +31,7 @@ class Poller:
         self._task: asyncio.Task[None] | None = None
         self.cycles = 0
         for name, launcher in launchers.items():
-            launcher.subscribe(lambda name=name: self.wake(name))
+            launcher.subscribe(functools.partial(self.wake, name))
 
     def wake(self, backend: str | None = None) -> None:
         """Poll now (all backends, or one) instead of waiting for the interval."""

@@ -35,7 +35,7 @@ class Charon:
 
 
 def _register_secrets(settings: Settings) -> None:
-    for name, value in settings:
+    for _, value in settings:
         if hasattr(value, "get_secret_value") and value is not None:
             for part in value.get_secret_value().split(","):
                 register_secret(part.strip())

@@ -7,9 +7,9 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.launchers.base import LaunchError, Launcher
-from bot.poller import Poller
+from bot.launchers.base import Launcher, LaunchError
 from bot.policy import AllowAll, Policy
+from bot.poller import Poller
 from bot.render import render_text
 from bot.runs import Origin, Run, RunState, RunStatus
 from bot.settings import Settings
@@ -103,7 +103,7 @@ class CharonService:
                 return await self.start_run(pipeline, params, origin, idempotency_key=key)
             case grammar.HelpCommand(None):
                 return Reply("help", render_text("help", pipelines=PIPELINES))
-            case grammar.HelpCommand(pipeline):
+            case grammar.HelpCommand(pipeline=str(pipeline)):
                 model = PIPELINES[pipeline]
                 text = render_text("help_pipeline", name=pipeline, model=model, params=describe(model))
                 return Reply("help_pipeline", text, pipeline=pipeline)

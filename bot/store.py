@@ -120,6 +120,14 @@ class RunStore:
         )  # fmt: skip
         return [Run.from_row(r) for r in rows]
 
+    async def session_has_active_runs(self, session: str) -> bool:
+        return bool(
+            await self.pool.fetchval(
+                "SELECT EXISTS (SELECT 1 FROM runs WHERE finished_at IS NULL AND reply_to->>'session' = $1)",
+                session,
+            )
+        )
+
     async def active(self, backend: str | None = None) -> list[ActiveRun]:
         rows = await self.pool.fetch(
             "SELECT id, backend, external_id, state FROM runs"

@@ -70,6 +70,7 @@ async def chat(charon: Charon) -> None:
 
 async def _drain(charon: Charon, session: str) -> None:
     """At the end of piped input, wait for this session's runs so their notices are not lost."""
-    while any(r.reply_to.get("session") == session and not r.state.terminal for r in await charon.store.recent(50)):
-        await asyncio.sleep(0.2)
+    while await charon.store.session_has_active_runs(session):
+        await charon.poller.poll_once()
+        await asyncio.sleep(0.2)  # the runs live in other processes: nothing to await
     await charon.poller.poll_once()

@@ -2,6 +2,7 @@
 
 import typing
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from pydantic.fields import FieldInfo
@@ -32,10 +33,15 @@ _LABELS = {
 }  # fmt: skip
 
 
-def describe(model: type[PipelineParams]) -> list[ParamInfo]:
+@cache
+def describe(model: type[PipelineParams]) -> tuple[ParamInfo, ...]:
     """Pipeline fields in declaration order (required first), then the reply fields."""
     infos = [_info(name, field, name in model.routing_fields) for name, field in model.model_fields.items()]
-    return sorted(infos, key=lambda i: (i.routing, not i.required))
+    return tuple(sorted(infos, key=lambda i: (i.routing, not i.required)))
+
+
+def param_info(model: type[PipelineParams], name: str) -> ParamInfo | None:
+    return next((info for info in describe(model) if info.name == name), None)
 
 
 def _info(name: str, field: FieldInfo, routing: bool) -> ParamInfo:

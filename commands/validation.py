@@ -6,6 +6,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from commands.catalogue import PIPELINES
+from commands.describe import param_info
 from commands.errors import CommandError
 from commands.params.base import PipelineParams, ValidationContext
 
@@ -77,9 +78,9 @@ def _name_of(model: type[PipelineParams]) -> str:
     return next((name for name, m in PIPELINES.items() if m is model), model.__name__)
 
 
-def _choices(model: type[PipelineParams], name: str) -> list[Any]:
-    schema = model.model_json_schema()["properties"].get(name, {})
-    return list(schema.get("enum") or schema.get("choices") or [])
+def _choices(model: type[PipelineParams], name: str) -> tuple[str, ...]:
+    info = param_info(model, name)
+    return info.choices if info else ()
 
 
 def _allowed(model: type[PipelineParams], name: str) -> str:

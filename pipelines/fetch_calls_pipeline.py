@@ -1,5 +1,8 @@
 """``fetch_calls_pipeline``: the seed's "Random sample calls", one step writing a turn-level CSV."""
 
+from types import SimpleNamespace
+from typing import Any
+
 from kfp import dsl
 
 from commands.params.fetch_calls import FetchCallsParams
@@ -7,7 +10,7 @@ from components.fetch_calls import fetch_calls
 from pipelines.signature import pipeline_from_model
 
 
-def _body(p):  # type: ignore[no-untyped-def]
+def _body(p: SimpleNamespace) -> Any:
     arguments = {name: getattr(p, name) for name in FetchCallsParams.pipeline_fields()}
     task = fetch_calls(**arguments).set_display_name("fetch-calls").set_caching_options(False)
     return task.outputs["calls"]

@@ -31,10 +31,8 @@ def model_signature(model: type[PipelineParams], returns: Any = inspect.Signatur
     params = []
     for name, field in model.pipeline_fields().items():
         default = inspect.Parameter.empty if field.is_required() else field.default
-        params.append(
-            inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default,
-                              annotation=kfp_type(field.annotation))  # fmt: skip
-        )
+        kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+        params.append(inspect.Parameter(name, kind, default=default, annotation=kfp_type(field.annotation)))
     params.sort(key=lambda p: p.default is not inspect.Parameter.empty)
     return inspect.Signature(params, return_annotation=returns)
 

@@ -1,5 +1,8 @@
 """``smoke_pipeline``: add, add, report — a quick check that an engine runs Charon's pipelines."""
 
+from types import SimpleNamespace
+from typing import Any
+
 from kfp import dsl
 
 from commands.params.smoke import SmokeParams
@@ -8,7 +11,7 @@ from components.report import report
 from pipelines.signature import pipeline_from_model
 
 
-def _body(p):  # type: ignore[no-untyped-def]
+def _body(p: SimpleNamespace) -> Any:
     first = add(a=p.a, b=p.b, sleep_seconds=0.0).set_display_name("add")
     second = add(a=first.output, b=p.b, sleep_seconds=p.sleep_seconds).set_display_name("add-again")
     last = report(total=second.output, fail=p.fail).set_display_name("report")

@@ -69,7 +69,8 @@ async def test_reported_and_template_filters(charon: Charon) -> None:
                                " template_id=101 remove_empty_audios=false")  # fmt: skip
     done = await _finish(charon, run.id)
     assert done.state is RunState.SUCCEEDED, done.error
-    rows = list(csv.DictReader(Path(done.outputs[0]["uri"]).open()))
+    with Path(done.outputs[0]["uri"]).open() as handle:
+        rows = list(csv.DictReader(handle))
     ids = list({int(r["call_id"]) for r in rows})
     assert len(ids) == 3
     flags = await charon.store.pool.fetch("SELECT reported, template_id, language FROM calls WHERE id = ANY($1)", ids)

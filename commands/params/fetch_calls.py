@@ -1,6 +1,6 @@
 """``fetch_calls_pipeline``: sample production calls (turn level) from the calls warehouse."""
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from zoneinfo import available_timezones
 
 from pydantic import Field, field_validator, model_validator
@@ -8,7 +8,10 @@ from pydantic import Field, field_validator, model_validator
 from commands.params.base import Csv, CsvInts, Date, PipelineParams, csv_choice
 
 LANGUAGES = ("en-US", "en", "hi", "ta", "te", "ma", "gu", "mr")
-CallType = csv_choice("INBOUND", "OUTBOUND", "CALL_TEST")
+if TYPE_CHECKING:
+    CallType = str
+else:
+    CallType = csv_choice("INBOUND", "OUTBOUND", "CALL_TEST")
 
 
 class FetchCallsParams(PipelineParams):

@@ -8,6 +8,7 @@ process that needs it — the CLI, ``charon serve``, a local run's child — tak
 import json
 import logging
 import os
+import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -27,6 +28,8 @@ _handles: dict[Path, Any] = {}
 def embedded_url(pgdata: Path) -> str:
     """Start (or join) the embedded server for ``pgdata`` and return its URL."""
     if pgdata not in _handles:
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (servers, CI); pgserver copes, so don't alarm users.
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
         import pgserver  # imported late: it is only needed without DATABASE_URL
 
         pgdata.mkdir(parents=True, exist_ok=True)

@@ -28,8 +28,9 @@ def _reachable(host: str = "127.0.0.1", port: int = 5432) -> bool:
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[str]:
-    """URL of an admin database on a real server: 127.0.0.1:5432 when it answers, else embedded."""
-    if _reachable():
+    """URL of an admin database on a real server: 127.0.0.1:5432 when it answers, else embedded
+    (``CHARON_TEST_EMBEDDED=1`` forces the embedded one, to check a machine with no server)."""
+    if _reachable() and not os.environ.get("CHARON_TEST_EMBEDDED"):
         yield LOCAL_SERVER
         return
     import pgserver

@@ -10,6 +10,7 @@ from bot.demo_warehouse import seed_demo_warehouse
 from bot.launchers.base import Launcher
 from bot.launchers.local import LocalLauncher
 from bot.notifiers import Notifier
+from bot.policy_file import PolicyFile
 from bot.poller import Poller
 from bot.redaction import register_secret
 from bot.service import CharonService
@@ -61,6 +62,7 @@ def build_launchers(settings: Settings) -> dict[str, Launcher]:
 @asynccontextmanager
 async def open_charon(settings: Settings, notifiers: Sequence[Notifier] = ()) -> AsyncIterator[Charon]:
     _register_secrets(settings)
+    policy = PolicyFile.load(settings.policy_file) if settings.policy_file else None
     settings.data_path.mkdir(parents=True, exist_ok=True)
     async with open_pool(settings) as pool:
         if settings.warehouse_url is None:
@@ -68,7 +70,7 @@ async def open_charon(settings: Settings, notifiers: Sequence[Notifier] = ()) ->
         store = RunStore(pool)
         launchers = build_launchers(settings)
         poller = Poller(store, launchers, notifiers)
-        service = CharonService(settings, store, launchers, poller)
+        service = CharonService(settings, store, launchers, poller, policy)
         try:
             yield Charon(settings, store, launchers, poller, service)
         finally:

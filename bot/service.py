@@ -144,6 +144,10 @@ class CharonService:
         if refusal:
             return Reply("refused", render_text("refused", reason=refusal), ok=False, pipeline=pipeline)
         params = self.validate(pipeline, raw_params)
+        if "confirmed_by" not in origin.extra and self.policy.needs_confirmation(origin, pipeline):
+            asked = params.model_dump(exclude_unset=True)
+            text = render_text("run_confirm", pipeline=pipeline, params=asked)
+            return Reply("confirm", text, pipeline=pipeline, params=asked)
         origin = _route(origin, params)
         launcher = self.launchers[self.default_backend]
         run, created = await self.store.create_run(

@@ -38,6 +38,17 @@ def validate_params(pipeline: str, raw: dict[str, Any], context: ValidationConte
         raise CommandError(f"`{pipeline}` cannot run with these parameters:", problems) from None
 
 
+def problems_by_field(pipeline: str, raw: dict[str, Any], context: ValidationContext) -> list[tuple[str, str]]:
+    """Every problem with ``raw`` as (parameter, sentence); the parameter is ``""`` when a problem concerns
+    several (such as a date window). Empty when ``raw`` is valid. Forms show each problem at its field."""
+    model = PIPELINES[pipeline]
+    try:
+        model.model_validate(raw, context=context)
+    except ValidationError as exc:
+        return [(str(e["loc"][0]) if e.get("loc") else "", describe_error(model, e)) for e in exc.errors()]
+    return []
+
+
 def describe_error(model: type[PipelineParams], error: Any) -> str:
     """One pydantic error as a sentence naming the parameter, what was expected and what was given."""
     loc = error.get("loc") or ()

@@ -14,6 +14,7 @@ import time
 from collections.abc import Mapping, Sequence
 
 from bot.launchers.base import Launcher
+from bot.metrics import POLL_SECONDS
 from bot.notifiers import Notifier
 from bot.store import RunStore
 
@@ -52,15 +53,17 @@ class Poller:
         self.cycles += 1
 
     async def _poll_backend(self, name: str, launcher: Launcher) -> None:
+        started = time.monotonic()
         try:
             active = await self.store.active(name)
             statuses = await launcher.statuses(active) if active else {}
         except Exception:
             self._failures[name] += 1
-            backoff = min(300.0, launcher.poll_interval * 2 ** self._failures[name])
+            backoff = min(300.0, launcher.poll_interval * 2 ** self._failures[name]) * random.uniform(0.8, 1.2)
             self._due[name] = time.monotonic() + backoff
             log.warning("polling %s failed; next try in %.0f s", name, backoff, exc_info=True)
             return
+        POLL_SECONDS.labels(name).observe(time.monotonic() - started)
         self._failures[name] = 0
         jitter = random.uniform(0.9, 1.1)
         self._due[name] = time.monotonic() + launcher.poll_interval * jitter

@@ -13,6 +13,7 @@ from bot.notifiers import Notifier
 from bot.policy_file import PolicyFile
 from bot.poller import Poller
 from bot.redaction import register_secret
+from bot.schedules import build_scheduler
 from bot.service import CharonService
 from bot.settings import Settings
 from bot.store import RunStore
@@ -71,6 +72,7 @@ async def open_charon(settings: Settings, notifiers: Sequence[Notifier] = ()) ->
         launchers = build_launchers(settings)
         poller = Poller(store, launchers, notifiers)
         service = CharonService(settings, store, launchers, poller, policy)
+        service.schedules = build_scheduler(service, pool, launchers)
         try:
             yield Charon(settings, store, launchers, poller, service)
         finally:

@@ -117,6 +117,12 @@ class CharonService:
                 return await self.cancel(await self.find_run(run_id, origin), origin)
             case grammar.RetryCommand(run_id):
                 return await self.retry(await self.find_run(run_id, origin), origin, idempotency_key=key)
+            case grammar.CreateRecurringCommand(pipeline, params) if "cron" in params and self.schedules:
+                rest = {k: v for k, v in params.items() if k != "cron"}
+                scheduled: Reply = await self.schedules.execute(
+                    grammar.ScheduleCommand(pipeline, str(params["cron"]), rest), origin
+                )
+                return scheduled
             case grammar.CreateRecurringCommand(pipeline, params):
                 self.validate(pipeline, params)
                 text = render_text("create_recurring", pipeline=pipeline, channel=origin.channel or "#channel",
@@ -148,7 +154,7 @@ class CharonService:
             asked = params.model_dump(exclude_unset=True)
             text = render_text("run_confirm", pipeline=pipeline, params=asked)
             return Reply("confirm", text, pipeline=pipeline, params=asked)
-        origin = _route(origin, params)
+        origin = route(origin, params)
         launcher = self.launchers[self.default_backend]
         run, created = await self.store.create_run(
             pipeline=pipeline, params=params.model_dump(), backend=launcher.name, origin=origin,
@@ -191,7 +197,10 @@ class CharonService:
             return Reply("refused", render_text("refused", reason=refusal), ok=False, run=run)
         if run.state.terminal:
             return Reply("status", render_text("run_status", run=run, notify=[]), run=run)
-        await self.launchers[run.backend].cancel(run)
+        try:
+            await self.launchers[run.backend].cancel(run)
+        except LaunchError as exc:
+            return Reply("cancel_failed", render_text("refused", reason=str(exc)), ok=False, run=run)
         await self.store.record_status(run.id, RunStatus(RunState.CANCELING))
         self.poller.wake(run.backend)
         run = await self.store.get(run.id) or run
@@ -218,7 +227,7 @@ class CharonService:
         return Reply("input_errors", text, ok=False, errors=[exc.message, *exc.details])
 
 
-def _route(origin: Origin, params: PipelineParams) -> Origin:
+def route(origin: Origin, params: PipelineParams) -> Origin:
     """The seed's reply fields override where the command came from; ``notify`` travels along."""
     extra = dict(origin.extra)
     mentions = [m for m in params.notify.split(",") if m]

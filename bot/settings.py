@@ -74,6 +74,11 @@ class Settings(BaseSettings):
                                        description="Seconds before a KFP API request is abandoned.")  # fmt: skip
     kfp_max_workers: int = Field(4, ge=1, validation_alias="KFP_MAX_WORKERS",
                                  description="Threads for KFP client calls (the client is synchronous).")  # fmt: skip
+    kfp_pipeline_root: str | None = Field(
+        None, validation_alias="KFP_PIPELINE_ROOT",
+        description="Where KFP runs write artifacts (s3://bucket/prefix or minio://…). Set: each finished run's "
+        "outputs are listed there and linked. Unset: the cluster's default root; outputs are not listed.",
+    )  # fmt: skip
 
     # Slack
     slack_bot_token: SecretStr | None = Field(None, validation_alias="SLACK_BOT_TOKEN",

@@ -11,6 +11,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from bot.http.app import bound_port, build_app, start_site
 from bot.runs import Run
 from bot.runtime import Charon, open_charon
 from bot.settings import Settings
@@ -19,6 +20,8 @@ from tests.kfp_emulator import KfpEmulator
 
 TOKEN = "kfp-test-token-1"
 NAMESPACE = "team-ml"
+API_TOKEN = "api-token-ci-0123456789"
+PLAIN_API_TOKEN = "api-token-plain-9876543210"
 EVERY_SURFACE = ("cli", "chat", "slack", "api", "schedule")
 
 
@@ -67,6 +70,7 @@ def kfp_env(
         "DATABASE_URL": own_database, "CHARON_WAREHOUSE_URL": own_database,  # no demo warehouse needed
         "KFP_HOST": emulator.url, "KFP_NAMESPACE": NAMESPACE, "KFP_EXISTING_TOKEN": TOKEN,
         "KFP_UI_URL": "https://kubeflow.example.com/pipeline",
+        "CHARON_API_TOKENS": f"ci:{API_TOKEN},{PLAIN_API_TOKEN}",
     }  # fmt: skip
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -97,3 +101,17 @@ async def local_charon(
     monkeypatch.setenv("CHARON_WAREHOUSE_URL", own_database)
     async with open_charon(Settings(_env_file=None), [notices.notifier]) as charon:
         yield charon
+
+
+@pytest.fixture
+async def api_url(kfp_charon: Charon) -> AsyncIterator[str]:
+    """Base URL of Charon's HTTP server (API, run pages, metrics) in front of ``kfp_charon``."""
+    runner = await start_site(build_app(kfp_charon), "127.0.0.1", 0)
+    yield f"http://127.0.0.1:{bound_port(runner)}"
+    await runner.cleanup()
+
+
+@pytest.fixture
+def api_auth() -> dict[str, str]:
+    """Headers of an API client holding the ``ci`` token."""
+    return {"Authorization": f"Bearer {API_TOKEN}"}

@@ -2,7 +2,7 @@
 
 from aiohttp import web
 
-from bot.http import pages
+from bot.http import api, metrics, pages
 from bot.http.keys import CHARON_KEY
 from bot.runtime import Charon
 
@@ -11,6 +11,8 @@ def build_app(charon: Charon) -> web.Application:
     app = web.Application(client_max_size=2 * 1024 * 1024)
     app[CHARON_KEY] = charon
     pages.add_routes(app)
+    api.add_routes(app)
+    metrics.add_routes(app)
     return app
 
 

@@ -1,7 +1,8 @@
-"""``/healthz`` and the run page ``/runs/{id}`` (the run link of local runs)."""
+"""``/healthz`` and the run page ``/runs/{id}`` (the run link of local runs; JSON for API clients)."""
 
 from aiohttp import web
 
+from bot.http import api
 from bot.http.keys import CHARON_KEY
 from bot.launchers.local import LocalLauncher
 from bot.redaction import redact
@@ -23,6 +24,8 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def run_page(request: web.Request) -> web.StreamResponse:
+    if api.wants_json(request):  # the seed's API clients read the same path as JSON
+        return await api.run_envelope(request)
     charon = request.app[CHARON_KEY]
     run = await charon.store.get(request.match_info["run_id"])
     if run is None:

@@ -127,6 +127,8 @@ class LocalLauncher:
 
     async def cancel(self, run: Run) -> None:
         files = self.files(run.id)
+        if files.read_result() is None:  # first, so a poll while the process dies reads "canceled", not "stopped"
+            files.write_result(RunStatus(RunState.CANCELED, error="Canceled."))
         queued = self._mine.get(run.id)
         if queued is not None and run.id not in self._procs:
             queued.cancel()
@@ -135,8 +137,6 @@ class LocalLauncher:
             await _kill_group(pid)
         else:
             files.try_claim()  # nobody may start it any more
-        if files.read_result() is None:
-            files.write_result(RunStatus(RunState.CANCELED, error="Canceled."))
         for callback in self._callbacks:
             callback()
 

@@ -19,7 +19,6 @@ JSON bodies), ``/link/?ticket=…`` (Socket Mode websocket), ``/upload/v1/<file_
 and ``/response_url/<id>`` (``respond()``). Everything is recorded for assertions.
 """
 
-# ruff: noqa: ASYNC109  (test helpers take timeout= like the rest of the test API)
 from __future__ import annotations
 
 import asyncio

@@ -6,6 +6,7 @@ import logging
 from bot.http.app import build_app, start_site
 from bot.runtime import open_charon
 from bot.settings import Settings
+from bot.slack.app import open_slack
 from bot.terminal import TerminalNotifier
 from bot.webhooks import WebhookNotifier
 
@@ -14,8 +15,8 @@ log = logging.getLogger(__name__)
 
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
     notifiers = [TerminalNotifier(("cli",))]
-    async with open_charon(settings, notifiers) as charon:
-        app = build_app(charon)
+    async with open_charon(settings, notifiers) as charon, open_slack(charon) as slack:
+        app = build_app(charon, slack)
         runner = await start_site(app, settings.http_host, settings.http_port)
         webhooks = WebhookNotifier(charon.store.pool, settings.webhook_secret)
         charon.poller.add_notifier(webhooks)

@@ -5,14 +5,18 @@ from aiohttp import web
 from bot.http import api, metrics, pages
 from bot.http.keys import CHARON_KEY
 from bot.runtime import Charon
+from bot.slack import http_events
+from bot.slack.app import SlackBot
 
 
-def build_app(charon: Charon) -> web.Application:
+def build_app(charon: Charon, slack: SlackBot | None = None) -> web.Application:
     app = web.Application(client_max_size=2 * 1024 * 1024)
     app[CHARON_KEY] = charon
     pages.add_routes(app)
     api.add_routes(app)
     metrics.add_routes(app)
+    if slack is not None and slack.http_events:
+        http_events.add_routes(app, slack.app)
     return app
 
 

@@ -1,0 +1,120 @@
+"""Never lose or duplicate a request: redeliveries, double clicks, resubmitted forms, 429s, reconnects."""
+
+# ruff: noqa: F811  (the fixtures come from the harness module)
+
+import asyncio
+
+import pytest
+
+from bot.runs import Origin, Output, RunState, RunStatus, TaskStatus
+from bot.settings import Settings
+from tests.test_slack_harness import (  # noqa: F401  (fixtures are used by name)
+    ALICE,
+    World,
+    _no_proxy,
+    block_text,
+    charon_serving,
+    has_element,
+    link,
+    world,
+)
+
+
+async def test_a_redelivered_event_starts_one_run(world: World) -> None:
+    event = world.emu.app_mention_event("run smoke_pipeline a=1", channel=world.channel)
+    first = await world.emu.send_events_api(event, event_id="Ev0REDELIVER")
+    again = await world.emu.send_events_api(event, event_id="Ev0REDELIVER", retry_attempt=1, retry_reason="timeout")
+    assert first.payload is None and again.payload is None  # both acknowledged
+    status = await world.finished(await world.status_message(event["ts"]))
+    await world.outcome(event["ts"], "Run completed successfully.")
+    assert len(await world.runs()) == 1
+    assert [m.ts for m in world.thread(event["ts"]) if has_element(m, "run_edit")] == [status.ts]
+    assert world.emu.ephemerals == []  # a redelivery is not worth a word
+
+
+async def test_double_clicked_retry_starts_one_run(world: World) -> None:
+    event = await world.mention("run smoke_pipeline fail=true")
+    status = await world.finished(await world.status_message(event["ts"]))
+    await asyncio.gather(world.click(status, "run_retry"), world.click(status, "run_retry"))
+    await world.ephemeral(ALICE, lambda t: t.startswith("This request was already received"))
+    runs = await world.wait_runs(2)
+    await asyncio.sleep(0.5)  # give a second run every chance to appear
+    assert len(await world.runs()) == 2 and runs[1].retry_of == runs[0].id
+
+
+async def test_a_resubmitted_form_starts_one_run(world: World) -> None:
+    await world.slash("")
+    await world.emu.wait_for_call("views.open", lambda c: c.ok)
+    view = await world.pick(world.emu.last_view, "smoke_pipeline")
+    submission = world.emu.view_submission_payload(view.id, {"a": {"value": "9"}})
+    acks = await asyncio.gather(*(world.emu.send_interactive(submission) for _ in range(2)))
+    assert [a.payload["response_action"] for a in acks if a.payload] == ["update", "update"]
+    await world.wait_runs()
+    await world.emu.wait_until(lambda: "already received" in block_text(view.definition) or "Running" in
+                               block_text(view.definition), what="the outcome")  # fmt: skip
+    await asyncio.sleep(0.5)
+    assert len(await world.runs()) == 1
+
+
+async def test_a_429_on_post_message_is_retried_and_the_message_delivered_once(world: World) -> None:
+    world.emu.fail_next("chat.postMessage", retry_after=1)
+    event = await world.mention("run smoke_pipeline")
+    status = await world.status_message(event["ts"])
+    assert world.emu.statuses("chat.postMessage")[:2] == [429, 200]
+    await world.finished(status)
+    await world.outcome(event["ts"], "Run completed successfully.")
+    assert len([m for m in world.thread(event["ts"]) if has_element(m, "run_edit")]) == 1
+
+
+async def test_after_a_disconnect_the_next_command_works(world: World) -> None:
+    await world.emu.disconnect("refresh_requested")
+    await world.emu.wait_connected(connections=2)
+    event = await world.mention("help")
+    assert world.emu.acks[-1].connection == 2
+    await world.reply(event["ts"])
+
+    await world.emu.close_connection()  # a close frame, and then a dropped socket
+    await world.emu.wait_connected(connections=3)
+    world.emu.abort_connection()  # noticed at the next ping
+    await world.emu.wait_connected(connections=4, timeout=30)
+    event = await world.mention("run smoke_pipeline")
+    await world.finished(await world.status_message(event["ts"]))
+
+
+async def test_a_slack_failure_gets_a_reference_not_a_traceback(world: World) -> None:
+    world.emu.fail_next("views.open", error="internal_error", count=1)
+    await world.slash("")
+    text = await world.ephemeral(ALICE, lambda t: "reference" in t)
+    assert text.startswith("Something went wrong on Charon's side") and "Traceback" not in text
+
+
+async def test_secrets_in_a_failure_never_reach_slack(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    password = "s3cret-Warehouse-pw"
+    warehouse = f"postgresql://charon:{password}@127.0.0.1:9/calls"
+    async with charon_serving(settings, monkeypatch, CHARON_WAREHOUSE_URL=warehouse) as world:
+        event = await world.mention("run fetch_calls_pipeline lang=en call_quantity=5")
+        await world.finished(await world.status_message(event["ts"]))
+        final = await world.outcome(event["ts"], "Run failed.")
+        assert "Failed step `" in final.text
+        every_call = str([c.args for c in world.emu.calls])
+        assert password not in every_call and "Traceback" not in every_call
+
+
+async def test_long_values_are_cut_with_a_link_to_the_rest(world: World) -> None:
+    asked = world.emu.seed_message("started elsewhere", channel=world.channel)
+    origin = Origin("slack", ALICE, world.channel, asked.ts)
+    run, _ = await world.store.create_run(pipeline="smoke_pipeline", params={}, backend="local", origin=origin,
+                                          idempotency_key=None)  # fmt: skip
+    await world.store.set_launched(run.id, run.id, world.settings.run_page_url(run.id), RunState.RUNNING)
+    tasks = tuple(TaskStatus(f"step-{i:03d}-" + "x" * 60, "succeeded") for i in range(120))
+    outputs = tuple(Output(f"part-{i:04d}", "/data/" + "y" * 90) for i in range(400))
+    await world.store.record_status(run.id, RunStatus(RunState.FAILED, tasks, outputs, error="boom " * 2000,
+                                                      failed_task=tasks[-1].name))  # fmt: skip
+    url = world.settings.run_page_url(run.id)
+    final = await world.outcome(asked.ts, "Run failed.")
+    status = await world.status_message(asked.ts)
+    more = f"… {link(url, 'read the rest')}"
+    assert final.blocks is not None and final.blocks[-1]["text"]["text"].endswith(more)
+    tasks_block = next(b for b in status.blocks or [] if b.get("block_id") == "tasks")
+    assert len(tasks_block["text"]["text"]) <= 3000 and tasks_block["text"]["text"].endswith(more)
+    assert all(c.ok for c in world.emu.calls if c.method.startswith("chat."))

@@ -213,11 +213,12 @@ def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
 @contextlib.asynccontextmanager
 async def charon_serving(settings: Settings, monkeypatch: pytest.MonkeyPatch, *, policy: str | None = None,
                          usergroups: dict[str, list[str]] | None = None, http_events: bool = False,
-                         **env: str) -> AsyncIterator[World]:  # fmt: skip
+                         echo_bot_messages: bool = False, **env: str) -> AsyncIterator[World]:  # fmt: skip
     """``charon serve`` connected to a fresh emulator; ``policy`` is a policy file's YAML, where ``$CHANNEL``
-    stands for the world's channel. With ``http_events``, Slack reaches it at ``POST /slack/events``."""
+    stands for the world's channel. With ``http_events``, Slack reaches it at ``POST /slack/events``; with
+    ``echo_bot_messages``, Charon's own posts come back as events, as in Slack."""
     channel = new_channel()
-    async with SlackEmulator(default_channel=channel) as emu:
+    async with SlackEmulator(default_channel=channel, echo_bot_messages=echo_bot_messages) as emu:
         for group, members in (usergroups or {}).items():
             emu.add_usergroup(group, members)
         monkeypatch.setenv("SLACK_API_URL", emu.api_url)

@@ -5,12 +5,16 @@
 import base64
 import json
 
+import pytest
+
+from bot.settings import Settings
 from tests.test_slack_harness import (  # noqa: F401  (fixtures are used by name)
     ALICE,
     BOB,
     World,
     _no_proxy,
     block_text,
+    charon_serving,
     first_text,
     has_element,
     link,
@@ -123,13 +127,17 @@ async def test_notify_users_are_mentioned_in_the_outcome(world: World) -> None:
     assert final.text.endswith(f"cc: <@{BOB}> <@{ALICE}>")
 
 
-async def test_a_direct_message_needs_no_mention(world: World) -> None:
-    dm = "D0ALICE"
-    event = world.emu.message_event("run smoke_pipeline", channel=dm)
-    await world.emu.send_events_api(event)
-    status = await world.status_message(event["ts"], channel=dm)
-    await world.finished(status)
-    await world.outcome(event["ts"], "Run completed successfully.", channel=dm)
+async def test_a_direct_message_needs_no_mention(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    async with charon_serving(settings, monkeypatch, echo_bot_messages=True) as world:
+        dm = "D0ALICE"
+        event = world.emu.message_event("run smoke_pipeline", channel=dm)
+        await world.emu.send_events_api(event)
+        status = await world.status_message(event["ts"], channel=dm)
+        await world.finished(status)
+        await world.outcome(event["ts"], "Run completed successfully.", channel=dm)
+        # Charon's own posts come back as message.im events: each is acknowledged and none is a command
+        await world.emu.wait_until(lambda: len(world.emu.acks) == len(world.emu.envelopes), what="every ack")
+        assert len(await world.runs(dm)) == 1 and len(world.thread(event["ts"], dm)) == 2
 
 
 async def test_input_errors_list_every_problem(world: World) -> None:

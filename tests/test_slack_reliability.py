@@ -118,3 +118,12 @@ async def test_long_values_are_cut_with_a_link_to_the_rest(world: World) -> None
     tasks_block = next(b for b in status.blocks or [] if b.get("block_id") == "tasks")
     assert len(tasks_block["text"]["text"]) <= 3000 and tasks_block["text"]["text"].endswith(more)
     assert all(c.ok for c in world.emu.calls if c.method.startswith("chat."))
+
+
+async def test_where_charon_cannot_post_the_run_is_reported_privately(world: World) -> None:
+    private = world.emu.add_channel("G0PRIVATE", "secret-plans", is_private=True, is_member=False).id
+    await world.slash("run smoke_pipeline", channel=private)
+    [run] = await world.wait_runs(channel=private)
+    text = await world.ephemeral(ALICE, lambda t: "cannot post" in t)
+    assert text.startswith(f"Running {link(run.run_url, 'smoke_pipeline')}")
+    assert "/invite @charon" in text and world.emu.messages_in(private) == []

@@ -16,7 +16,7 @@ from bot.render import render_text
 from bot.runs import Origin
 from bot.service import Reply
 from bot.slack.blocks import message_blocks, modal_view, sections
-from bot.slack.notifier import SlackNotifier
+from bot.slack.notifier import UNREACHABLE, SlackNotifier
 from bot.slack.sender import SlackSender
 from commands import grammar
 
@@ -56,7 +56,12 @@ class Answers:
     async def deliver(self, asker: Asker, reply: Reply, command: grammar.Command | None = None,
                       *, shown_in_form: bool = False) -> None:  # fmt: skip
         if reply.run is not None and reply.kind in STARTED:
-            await self.notifier.track(reply.run.id)
+            try:
+                await self.notifier.track(reply.run.id)
+            except SlackApiError as exc:
+                if exc.response.get("error") not in UNREACHABLE:
+                    raise
+                await self.say(asker, render_text("slack_cannot_post", reply=reply.text), private=True)
         elif reply.kind == "confirm":
             await self.confirm_card(asker, reply)
         elif shown_in_form or (reply.kind == "duplicate" and asker.redelivered):

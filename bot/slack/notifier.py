@@ -30,7 +30,7 @@ OUTCOME_REACTIONS = {
     RunState.SKIPPED: "fast_forward",
 }
 _GONE = {"message_not_found", "cant_update_message"}
-_UNREACHABLE = {"channel_not_found", "not_in_channel", "is_archived", "restricted_action"}
+UNREACHABLE = {"channel_not_found", "not_in_channel", "is_archived", "restricted_action"}
 """The channel cannot take the notice at all: retrying would only repeat the failure forever."""
 
 
@@ -88,7 +88,7 @@ class SlackNotifier:
                 blocks = message_blocks("reply", sections=sections(text, fresh.run_url), more_url=fresh.run_url)
                 await self.sender.post(fresh.reply_to["channel"], text, blocks, thread_ts=_thread(fresh))
         except SlackApiError as exc:
-            if exc.response.get("error") not in _UNREACHABLE:
+            if exc.response.get("error") not in UNREACHABLE:
                 raise
             log.warning("run %s: Slack cannot take its notice (%s); giving up", run.id, exc.response.get("error"))
         self._shown.pop(run.id, None)

@@ -4,6 +4,7 @@
 
 import base64
 import json
+from typing import Any
 
 import pytest
 
@@ -148,3 +149,18 @@ async def test_input_errors_list_every_problem(world: World) -> None:
     assert "`lnag` is not a parameter of smoke_pipeline." in reply.text
     assert has_element(reply, "open_form") and await world.runs() == []
     assert world.emu.message(world.channel, event["ts"]).reactions == {}
+
+
+async def test_a_queued_run_shows_each_state_in_its_status_message(world: World) -> None:
+    for _ in range(2):  # the local engine runs two at a time: these hold both slots
+        await world.status_message((await world.mention("run smoke_pipeline sleep_seconds=2"))["ts"])
+    event = await world.mention("run smoke_pipeline")
+    status = await world.finished(await world.status_message(event["ts"]))
+
+    def state(version: dict[str, Any]) -> str:
+        [facts] = [b for b in version["blocks"] if b.get("block_id") == "facts"]
+        return str(facts["elements"][0]["text"]).split("*")[1]
+
+    shown = [state(v) for v in [*status.history, {"blocks": status.blocks}]]
+    assert shown[0] == "pending" and shown[-1] == "succeeded" and "running" in shown
+    assert shown == sorted(set(shown), key=shown.index)  # each state once, in order: edits are not repeated

@@ -4,6 +4,7 @@
 
 import asyncio
 
+import aiohttp
 import pytest
 
 from bot.runs import Origin, Output, RunState, RunStatus, TaskStatus
@@ -14,8 +15,10 @@ from tests.test_slack_harness import (  # noqa: F401  (fixtures are used by name
     _no_proxy,
     block_text,
     charon_serving,
+    free_port,
     has_element,
     link,
+    listening,
     world,
 )
 
@@ -127,3 +130,23 @@ async def test_where_charon_cannot_post_the_run_is_reported_privately(world: Wor
     text = await world.ephemeral(ALICE, lambda t: "cannot post" in t)
     assert text.startswith(f"Running {link(run.run_url, 'smoke_pipeline')}")
     assert "/invite @charon" in text and world.emu.messages_in(private) == []
+
+
+async def test_a_run_asked_over_the_http_api_reports_in_its_channel(settings: Settings,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    port = free_port()
+    async with charon_serving(settings, monkeypatch, CHARON_API_TOKENS="ci:api-test-token",
+                              CHARON_HTTP_PORT=str(port)) as world:  # fmt: skip
+        await listening(world.settings)
+        async with aiohttp.ClientSession() as http:
+            response = await http.post(f"{world.settings.base_url}/skit/pipelines/run/smoke_pipeline/",
+                                       json={"a": 2, "channel": world.channel},
+                                       headers={"Authorization": "Bearer api-test-token"})  # fmt: skip
+            assert response.status == 200, await response.text()
+        [run] = await world.wait_runs()
+        [status] = await world.emu.wait_until(lambda: world.emu.messages_in(world.channel, bot_only=True),
+                                              what="the status message")  # fmt: skip
+        await world.finished(status)
+        final = await world.outcome(status.ts, "Run completed successfully.")
+        assert final.text.startswith(link(run.run_url, "Run completed successfully."))
+        assert "asked by" not in block_text(status)  # an API caller is no Slack user

@@ -56,3 +56,7 @@ async def test_signed_requests_are_served_and_unsigned_ones_refused(settings: Se
 
         await world.finished(status[0])
         await world.outcome(status[0].ts, "Run completed successfully.")
+        async with aiohttp.ClientSession() as http, http.get(f"{world.settings.base_url}/metrics") as scraped:
+            counts = [line for line in (await scraped.text()).splitlines()
+                      if line.startswith("charon_slack_ack_seconds_count")]  # fmt: skip
+        assert counts and float(counts[0].split()[-1]) >= 2  # each acknowledged request is timed

@@ -13,6 +13,7 @@ from tests.test_slack_harness import (  # noqa: F401  (fixtures are used by name
     World,
     _no_proxy,
     block_text,
+    clicked,
     find_element,
     first_text,
     form_pipeline,
@@ -129,9 +130,7 @@ async def test_slash_errors_are_private_and_open_the_same_form(world: World) -> 
     assert "`lang` is required" in text
     post = world.emu.response_url_posts[-1]
     message = {"type": "message", "ts": "1700000000.000001", "text": post.body["text"], "blocks": post.body["blocks"]}
-    button = find_element(post.body["blocks"], "open_form")
-    action = {"action_id": "open_form", "block_id": button["_block_id"], "type": "button", "value": button["value"],
-              "text": button["text"], "action_ts": "1.1"}  # fmt: skip
+    action = clicked(post.body["blocks"], "open_form")
     mark = world.emu.mark()
     await world.emu.send_interactive(world.emu.block_actions_payload(action, message=message))
     await world.emu.wait_for_call("views.open", lambda c: c.ok, since=mark)

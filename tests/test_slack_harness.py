@@ -23,7 +23,14 @@ from bot.runs import Run
 from bot.server import serve
 from bot.settings import Settings
 from bot.store import RunStore
-from tests.slack_emulator import AckResult, EmuMessage, EmuView, SlackEmulator
+from tests.slack_emulator import (
+    AckResult,
+    EmuMessage,
+    EmuView,
+    SlackEmulator,
+    button_action,
+    static_select_action,
+)
 
 FINISH_S = 90.0
 BOT = "UBOT"
@@ -54,9 +61,7 @@ class World:
 
     async def click(self, message: EmuMessage, action_id: str, user: str = ALICE) -> AckResult:
         """Press the button ``action_id`` on ``message`` (as Slack shows it now)."""
-        button = find_element(message.blocks or [], action_id)
-        action = {"action_id": action_id, "block_id": button["_block_id"], "type": "button",
-                  "text": button["text"], "action_ts": "1.1"} | ({"value": button["value"]} if "value" in button else {})  # fmt: skip
+        action = clicked(message.blocks or [], action_id)
         return await self.emu.send_interactive(
             self.emu.block_actions_payload(action, user=user, message=message, channel=message.channel)
         )
@@ -68,9 +73,7 @@ class World:
 
     async def pick(self, view: EmuView, pipeline: str) -> EmuView:
         """Choose ``pipeline`` in a form's picker; returns the form once it shows that pipeline."""
-        action = {"type": "static_select", "action_id": "pick_pipeline", "block_id": "charon_pipeline",
-                  "selected_option": {"text": {"type": "plain_text", "text": pipeline}, "value": pipeline},
-                  "action_ts": "1.1"}  # fmt: skip
+        action = static_select_action("pick_pipeline", pipeline, block_id="charon_pipeline")
         await self.emu.send_interactive(self.emu.block_actions_payload(action, view=view.id))
         await self.emu.wait_until(lambda: form_pipeline(view) == pipeline, what=f"the form for {pipeline}")
         return view
@@ -150,6 +153,13 @@ def find_element(blocks: list[dict[str, Any]], action_id: str) -> dict[str, Any]
             if isinstance(element, dict) and element.get("action_id") == action_id:
                 return element | {"_block_id": block.get("block_id")}
     raise AssertionError(f"no element {action_id} in {json.dumps(blocks)[:400]}")
+
+
+def clicked(blocks: list[dict[str, Any]], action_id: str) -> dict[str, Any]:
+    """The ``actions`` entry Slack sends when the button ``action_id`` in ``blocks`` is pressed."""
+    button = find_element(blocks, action_id)
+    return button_action(action_id, button.get("value"), block_id=button["_block_id"], text=button["text"]["text"],
+                         style=button.get("style"))  # fmt: skip
 
 
 def has_element(message: EmuMessage, action_id: str) -> bool:

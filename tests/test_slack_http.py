@@ -9,6 +9,7 @@ import pytest
 from slack_sdk.signature import SignatureVerifier
 
 from bot.settings import Settings
+from tests.slack_emulator_payloads import event_callback
 from tests.test_slack_harness import (  # noqa: F401  (the autouse fixture is used by name)
     ALICE,
     SIGNING_SECRET,
@@ -47,8 +48,8 @@ async def test_signed_requests_are_served_and_unsigned_ones_refused(settings: Se
         assert first_text(status[0]) == f"Running {link(run.run_url, 'smoke_pipeline')}"
 
         mention = world.emu.app_mention_event("<@UBOT> help")
-        event = json.dumps({"token": "x", "team_id": world.emu.team_id, "api_app_id": world.emu.app_id,
-                            "event": mention, "type": "event_callback", "event_id": "Ev0HTTP", "event_time": 1})  # fmt: skip
+        event = json.dumps(event_callback(mention, token=world.emu.verification_token, team_id=world.emu.team_id,
+                                          api_app_id=world.emu.app_id, bot_user_id=world.emu.bot_user_id))  # fmt: skip
         response = await post(world, event, "application/json")
         assert response.status == 200
         help_reply = await world.reply(mention["ts"])

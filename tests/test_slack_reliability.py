@@ -9,6 +9,7 @@ import pytest
 
 from bot.runs import Origin, Output, RunState, RunStatus, TaskStatus
 from bot.settings import Settings
+from bot.slack.blocks import MESSAGE_BLOCKS, fit_blocks
 from tests.test_slack_harness import (  # noqa: F401  (fixtures are used by name)
     ALICE,
     World,
@@ -150,3 +151,12 @@ async def test_a_run_asked_over_the_http_api_reports_in_its_channel(settings: Se
         final = await world.outcome(status.ts, "Run completed successfully.")
         assert final.text.startswith(link(run.run_url, "Run completed successfully."))
         assert "asked by" not in block_text(status)  # an API caller is no Slack user
+
+
+def test_too_many_blocks_end_with_how_many_were_left_out() -> None:
+    sections = [{"type": "section", "text": {"type": "mrkdwn", "text": f"part {i}"}} for i in range(70)]
+    buttons = {"type": "actions", "elements": [{"type": "button", "action_id": "run_edit", "value": "r",
+                                                "text": {"type": "plain_text", "text": "Re-run with edits"}}]}  # fmt: skip
+    shown = fit_blocks([*sections, buttons], MESSAGE_BLOCKS, "https://charon.example/runs/r1")
+    assert len(shown) == 50 and shown[-1] == buttons and shown[-3]["text"]["text"] == "part 47"
+    assert shown[-2]["elements"][0]["text"] == "… and 22 more on <https://charon.example/runs/r1|the run page>."

@@ -76,8 +76,7 @@ def fit_blocks(blocks: list[Block], max_blocks: int, more_url: str | None) -> li
     tail = blocks[-1:] if blocks[-1].get("type") == "actions" else []
     keep = max_blocks - 1 - len(tail)
     left_out = len(blocks) - len(tail) - keep
-    note = {"type": "context", "elements": [{"type": "mrkdwn", "text": render_text(
-        "slack_left_out", count=left_out, url=more_url)}]}  # fmt: skip
+    note = json.loads(render("slack/left_out.json.j2", count=left_out, url=more_url))
     return [*blocks[:keep], note, *tail]
 
 

@@ -10,7 +10,7 @@ the run's error message from its details, or the output artifacts as presigned l
 import asyncio
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import kfp_server_api
@@ -52,10 +52,8 @@ class KfpLauncher:
         self._experiment_lock = asyncio.Lock()
         self._specs: dict[tuple[str, bool], dict[str, Any]] = {}
         self._spec_lock = asyncio.Lock()
-        # Polls use at most half the threads, so a launch or cancel never waits behind a long poll.
-        self._poll_slots = asyncio.Semaphore(max(1, settings.kfp_max_workers // 2))
-        self._reported: dict[str, int] = {}
-        """Charon run id → fingerprint of the steps last reported (state changes are read from the store)."""
+        self._seen: dict[str, int] = {}
+        """Charon run id → fingerprint of the steps last seen (state changes are read from the store)."""
 
     def run_url(self, kfp_run_id: str) -> str:
         return run_link(self.settings, kfp_run_id)
@@ -139,76 +137,64 @@ class KfpLauncher:
     # -- poll -----------------------------------------------------------------------------------
 
     async def statuses(self, runs: Sequence[ActiveRun]) -> dict[str, RunStatus]:
-        tracked = {r.external_id: r for r in runs if r.external_id}
-        result = {
-            r.id: RunStatus(RunState.CANCELED)
-            for r in runs
-            if r.external_id is None and r.state is RunState.CANCELING
-        }  # canceled before it launched
-        found, asked = await self._find(list(tracked))
-        for kfp_id in [k for k in asked if k not in found][:LOOKUPS_PER_CYCLE]:
-            wire = await self._lookup(kfp_id)
+        """Pages of tracked runs are asked one after another, each turned into statuses before the next,
+        so a poll uses one thread and holds one page of KFP's JSON at a time."""
+        result = {r.id: RunStatus(RunState.CANCELED) for r in runs  # canceled before it launched
+                  if r.external_id is None and r.state is RunState.CANCELING}  # fmt: skip
+        missing: list[ActiveRun] = []
+        for number, page in enumerate(_pages(runs, self.page_size)):
+            try:
+                found = await self._list_page([r.external_id or "" for r in page])
+            except KfpError as exc:
+                if number == 0:
+                    raise  # nothing read: the poller backs off
+                log.warning("KFP runs from page %d on are unread this cycle (%s); asking again next cycle",
+                            number + 1, exc)  # fmt: skip
+                break
+            for run in page:
+                wire = found.pop(run.external_id or "", None)
+                if wire is None:
+                    missing.append(run)
+                else:
+                    await self._note(run, wire, result)
+        for run in missing[:LOOKUPS_PER_CYCLE]:
+            wire = await self._lookup(run.external_id or "")
             if wire is not None:
-                found[kfp_id] = wire
-        for kfp_id, wire in found.items():
-            run = tracked[kfp_id]
-            status = await self._status(run, wire)
-            fingerprint = hash((status.state, status.tasks))
-            if (
-                status.state.terminal
-                or status.state is not run.state
-                or self._reported.get(run.id) != fingerprint
-            ):
-                self._reported[run.id] = fingerprint
-                result[run.id] = status
-        active = {r.id for r in runs}
-        self._reported = {k: v for k, v in self._reported.items() if k in active}
+                await self._note(run, wire, result)
+        if len(self._seen) > 2 * len(runs):  # runs that ended through another process: forget them
+            active = {r.id for r in runs}
+            self._seen = {k: v for k, v in self._seen.items() if k in active}
         return result
 
-    async def _find(self, ids: list[str]) -> tuple[dict[str, dict[str, Any]], set[str]]:
-        """The runs found, and the ids asked about; raises only when no page could be read."""
-        size = self.page_size
-        pages = [ids[i : i + size] for i in range(0, len(ids), size)]
-        stop = asyncio.Event()  # after one page fails for a passing reason, the rest wait for next cycle
-        results = await asyncio.gather(
-            *(self._list_page(page, stop) for page in pages), return_exceptions=True
-        )
-        found: dict[str, dict[str, Any]] = {}
-        asked: set[str] = set()
-        errors: list[KfpError] = []
-        for page, outcome in zip(pages, results, strict=True):
-            if isinstance(outcome, KfpError):
-                errors.append(outcome)
-            elif isinstance(outcome, BaseException):
-                raise outcome
-            elif outcome is not None:
-                found.update(outcome)
-                asked.update(page)
-        if errors and not asked:
-            raise errors[0]
-        if errors:
-            unread = sum(1 for outcome in results if not isinstance(outcome, dict))
-            log.warning("%d of %d KFP run pages unread this cycle (%s); asking again next cycle",
-                        unread, len(pages), errors[0])  # fmt: skip
-        return found, asked
+    async def _note(self, run: ActiveRun, wire: dict[str, Any], result: dict[str, RunStatus]) -> None:
+        """Add the run's status to ``result`` if it changed: a new state, different steps, or an end.
 
-    async def _list_page(self, ids: list[str], stop: asyncio.Event) -> dict[str, dict[str, Any]] | None:
-        async with self._poll_slots:
-            if stop.is_set():
-                return None
-            query = json.dumps({"predicates": [{"operation": "IN", "key": "run_id", "string_values": {"values": ids}}]},
-                               separators=(",", ":"))  # fmt: skip
-            try:
-                body = await self.connection.call(lambda c: response_json(c.runs.run_service_list_runs(
-                    namespace=self.connection.namespace, page_size=len(ids), filter=query,
-                    _preload_content=False)))  # fmt: skip
-            except KfpError as exc:
-                if exc.status in (414, 431):
-                    self.page_size = max(MIN_PAGE_SIZE, self.page_size // 2)
-                    log.warning("KFP refused a long request line; pages now hold %d run ids", self.page_size)
-                if exc.transient or exc.status in (401, 403, 414, 431):
-                    stop.set()
-                raise
+        Steps are compared with what this process saw last; a run first seen in its stored state is
+        not written again (after a restart that would rewrite every tracked run at once).
+        """
+        status = await self._status(run, wire)
+        if status.state.terminal:
+            self._seen.pop(run.id, None)
+            result[run.id] = status
+            return
+        seen, fingerprint = self._seen.get(run.id), hash(status.tasks)
+        self._seen[run.id] = fingerprint
+        if status.state is not run.state or seen not in (None, fingerprint):
+            result[run.id] = status
+
+    async def _list_page(self, ids: list[str]) -> dict[str, dict[str, Any]]:
+        """These runs by KFP run id (a run KFP does not know is left out)."""
+        query = json.dumps({"predicates": [{"operation": "IN", "key": "run_id", "string_values": {"values": ids}}]},
+                           separators=(",", ":"))  # fmt: skip
+        try:
+            body = await self.connection.call(lambda c: response_json(c.runs.run_service_list_runs(
+                namespace=self.connection.namespace, page_size=len(ids), filter=query,
+                _preload_content=False), object_hook=_without_spec))  # fmt: skip
+        except KfpError as exc:
+            if exc.status in (414, 431):
+                self.page_size = max(MIN_PAGE_SIZE, self.page_size // 2)
+                log.warning("KFP refused a long request line; pages now hold %d run ids", self.page_size)
+            raise
         return {str(w["run_id"]): w for w in body.get("runs") or []}
 
     async def _lookup(self, kfp_id: str) -> dict[str, Any] | None:
@@ -273,8 +259,29 @@ class KfpLauncher:
         except KfpError as exc:
             log.info("KFP cannot retry run %s in place (%s); a new run starts instead", kfp_id, exc)
             return None
-        self._reported.pop(run.id, None)
+        self._seen.pop(run.id, None)
         return Launched(kfp_id, self.run_url(kfp_id), RunState.PENDING)
 
     async def close(self) -> None:
         await self.connection.close()
+
+
+def _pages(runs: Sequence[ActiveRun], size: int) -> Iterator[list[ActiveRun]]:
+    """The launched runs, ``size`` at a time."""
+    page: list[ActiveRun] = []
+    for run in runs:
+        if run.external_id:
+            page.append(run)
+            if len(page) == size:
+                yield page
+                page = []
+    if page:
+        yield page
+
+
+def _without_spec(obj: dict[str, Any]) -> dict[str, Any]:
+    """JSON parsing hook: a pipeline spec is cut to its name as soon as it is parsed, so a page of 200
+    runs never holds 200 specs (real ones run to tens of KB each)."""
+    if "root" in obj and "pipelineInfo" in obj:
+        return {"pipelineInfo": obj["pipelineInfo"]}
+    return obj

@@ -162,9 +162,11 @@ class _Instrumented:
         return response
 
 
-def response_json(response: Any) -> dict[str, Any]:
+def response_json(
+    response: Any, object_hook: Callable[[dict[str, Any]], Any] | None = None
+) -> dict[str, Any]:
     """The JSON body of a response requested with ``_preload_content=False`` (no model objects)."""
-    data = json.loads(response.data or b"{}")
+    data = json.loads(response.data or b"{}", object_hook=object_hook)
     return data if isinstance(data, dict) else {}
 
 

@@ -31,7 +31,7 @@ DELIVERY_HEADER = "X-Charon-Delivery"
 MAX_ATTEMPTS = 10
 FIRST_RETRY_S = 10.0
 MAX_RETRY_S = 3600.0
-"""Retries wait 10 s, 20 s, 40 s … (±20 %), at most an hour; after 10 attempts (~2.5 h) it is given up."""
+"""Retries wait 10 s, 20 s, 40 s … (±20 %), at most an hour; after 10 attempts (~1.5 h) it is given up."""
 TIMEOUT_S = 10.0
 _LEASE_S = 60.0
 _BATCH = 20

@@ -30,6 +30,7 @@ class Poller:
         self._due: dict[str, float] = dict.fromkeys(launchers, 0.0)
         self._failures: dict[str, int] = dict.fromkeys(launchers, 0)
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self.cycles = 0
         for name, launcher in launchers.items():
             launcher.subscribe(functools.partial(self.wake, name))
@@ -113,7 +114,7 @@ class Poller:
                 await self.store.mark_notified(run.id)
 
     async def run_forever(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 await self.poll_once()
             except Exception:
@@ -126,8 +127,17 @@ class Poller:
     def start(self) -> None:
         self._task = asyncio.create_task(self.run_forever(), name="charon-poller")
 
-    async def stop(self) -> None:
-        if self._task is not None:
+    async def stop(self, grace_s: float = 10.0) -> None:
+        """Let the current cycle finish (a claimed notice is delivered, not dropped), then stop."""
+        if self._task is None:
+            return
+        self._stopping = True
+        self._wake.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), grace_s)
+        except TimeoutError:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        self._task = None
+        self._stopping = False

@@ -70,6 +70,7 @@ async def chat(charon: Charon) -> None:
 
 async def _drain(charon: Charon, session: str) -> None:
     """At the end of piped input, wait for this session's runs so their notices are not lost."""
+    await charon.poller.stop()  # from here on this loop polls, so no notice is claimed and dropped
     while await charon.store.session_has_active_runs(session):
         await charon.poller.poll_once()
         await asyncio.sleep(0.2)  # the runs live in other processes: nothing to await

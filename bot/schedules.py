@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 
 from bot.launchers.base import Launcher, LaunchError
+from bot.launchers.kfp import CACHING_PARAM
 from bot.render import render_text
 from bot.runs import Origin
 from bot.schedules_cron import display_cron, next_fire, six_field_cron
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CACHING_PARAM = "enable_caching"
 KFP_PAGE = 200
 
 

@@ -10,7 +10,7 @@ import asyncpg
 from bot.runs import Origin, Run, RunState, RunStatus
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ActiveRun:
     """The few columns the poller needs per tracked run (keeps a poll cycle small at 10,000 runs)."""
 
@@ -195,4 +195,5 @@ class RunStore:
             await conn.execute(
                 "UPDATE runs SET error = NULL, notified_at = NULL, notify_claimed_at = NULL WHERE id = $1", run_id
             )
+            await conn.execute("DELETE FROM run_notices WHERE run_id = $1", run_id)
             await self._set_state(conn, run_id, state, {"retried": True})

@@ -23,7 +23,8 @@ class ParamInfo:
     choices: tuple[str, ...] = ()
     minimum: float | None = None
     maximum: float | None = None
-    routing: bool = False
+    option: bool = False
+    """A run option (reply fields, caching), not a pipeline parameter."""
 
 
 _LABELS = {
@@ -35,16 +36,16 @@ _LABELS = {
 
 @cache
 def describe(model: type[PipelineParams]) -> tuple[ParamInfo, ...]:
-    """Pipeline fields in declaration order (required first), then the reply fields."""
-    infos = [_info(name, field, name in model.routing_fields) for name, field in model.model_fields.items()]
-    return tuple(sorted(infos, key=lambda i: (i.routing, not i.required)))
+    """Pipeline fields in declaration order (required first), then the run options."""
+    infos = [_info(name, field, name in model.option_fields) for name, field in model.model_fields.items()]
+    return tuple(sorted(infos, key=lambda i: (i.option, not i.required)))
 
 
 def param_info(model: type[PipelineParams], name: str) -> ParamInfo | None:
     return next((info for info in describe(model) if info.name == name), None)
 
 
-def _info(name: str, field: FieldInfo, routing: bool) -> ParamInfo:
+def _info(name: str, field: FieldInfo, option: bool) -> ParamInfo:
     extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
     annotation = field.annotation
     choices: tuple[str, ...] = ()
@@ -73,7 +74,7 @@ def _info(name: str, field: FieldInfo, routing: bool) -> ParamInfo:
         choices=choices,
         minimum=minimum,
         maximum=maximum,
-        routing=routing,
+        option=option,
     )
 
 

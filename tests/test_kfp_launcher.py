@@ -233,11 +233,12 @@ async def test_cancel_terminates_the_kfp_run(
 
 
 async def test_retry_reruns_the_failed_steps_in_the_same_kfp_run(
-    kfp_charon: Charon, emulator: KfpEmulator
+    kfp_charon: Charon, emulator: KfpEmulator, notices: "Notices"
 ) -> None:
     run = await start(kfp_charon, "run smoke_pipeline")
     emulator.move_run(run.external_id or "", "FAILED", message="flaky", failed_task="report")
     await kfp_charon.poller.poll_once()
+    assert "Run failed." in notices.about(run)[0]
     reply = await kfp_charon.service.handle_text(f"retry {run.id}", ANN)
     assert reply.ok and reply.run is not None
     assert reply.run.id == run.id and reply.run.external_id == run.external_id
@@ -246,6 +247,7 @@ async def test_retry_reruns_the_failed_steps_in_the_same_kfp_run(
     kfp_charon.poller.wake()
     await kfp_charon.poller.poll_once()
     assert "Run completed successfully." in await say(kfp_charon, f"status {run.id}")
+    assert len(notices.about(run)) == 2 and "Run completed successfully." in notices.about(run)[1]
 
 
 async def test_retry_starts_a_new_linked_run_where_kfp_cannot_retry(

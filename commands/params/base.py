@@ -97,8 +97,9 @@ Mentions = Annotated[str, BeforeValidator(_to_mentions), Field(json_schema_extra
 class PipelineParams(BaseModel):
     """Base of every pipeline's parameters: strict about names, lenient about how values are typed.
 
-    ``notify``, ``channel`` and ``slack_thread`` are the seed's reply fields: they say where Charon
-    reports the run and who it mentions. They are not sent to KFP.
+    The option fields are about the run, not the pipeline, and are not sent to KFP: the seed's reply
+    fields ``notify``, ``channel`` and ``slack_thread`` (where Charon reports the run and whom it
+    mentions), and ``enable_caching``.
     """
 
     model_config = ConfigDict(
@@ -111,16 +112,17 @@ class PipelineParams(BaseModel):
     title: ClassVar[str] = ""
     """One line for the pipeline list."""
 
-    routing_fields: ClassVar[frozenset[str]] = frozenset({"notify", "channel", "slack_thread"})
+    option_fields: ClassVar[frozenset[str]] = frozenset({"notify", "channel", "slack_thread", "enable_caching"})
 
     notify: Mentions = Field("", description="Slack users to mention when the run ends (comma-separated).")
     channel: str = Field("", description="Slack channel id to report in; default: where the command was typed.")
     slack_thread: str = Field("", description="Slack thread (message ts) to reply in.")
+    enable_caching: bool = Field(False, description="Let Kubeflow reuse cached step results (off by default).")
 
     @classmethod
     def pipeline_fields(cls) -> dict[str, Any]:
-        """The fields that are KFP pipeline parameters, in declaration order (reply fields last)."""
-        return {n: f for n, f in cls.model_fields.items() if n not in cls.routing_fields}
+        """The fields that are KFP pipeline parameters, in declaration order."""
+        return {n: f for n, f in cls.model_fields.items() if n not in cls.option_fields}
 
     def pipeline_arguments(self) -> dict[str, Any]:
         """Arguments for the KFP run: only pipeline fields, no ``None`` (the server rejects null)."""

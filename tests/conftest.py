@@ -2,8 +2,10 @@
 pointing at a fresh database and data dir, and a running Charon core."""
 
 import asyncio
+import contextlib
 import os
 import secrets
+import signal
 import socket
 import tempfile
 from collections.abc import AsyncIterator, Iterator
@@ -80,7 +82,7 @@ def data_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def settings(database_url: str, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+def settings(database_url: str, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
     """Settings for one test: its own data dir, the session's database, fast local polling."""
     env = {
         "DATABASE_URL": database_url,
@@ -92,7 +94,15 @@ def settings(database_url: str, data_dir: Path, monkeypatch: pytest.MonkeyPatch)
         monkeypatch.setenv(key, value)
     for key in ("KFP_HOST", "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "CHARON_WAREHOUSE_URL"):
         monkeypatch.delenv(key, raising=False)
-    return Settings(_env_file=None)  # type: ignore[call-arg]
+    yield Settings(_env_file=None)  # type: ignore[call-arg]
+    _stop_local_runs(data_dir)
+
+
+def _stop_local_runs(data_dir: Path) -> None:
+    """Local runs are detached process groups: end any a test left behind."""
+    for pid_file in data_dir.glob("runs/*/pid"):
+        with contextlib.suppress(ValueError, OSError):
+            os.killpg(int(pid_file.read_text()), signal.SIGKILL)
 
 
 @pytest.fixture

@@ -26,3 +26,5 @@ lint: $(BIN)/charon
 bench: $(BIN)/charon
 	$(BIN)/python -m bench.bench_parse
 	$(BIN)/python -m bench.bench_local_overhead
+	$(BIN)/python -m bench.bench_slack_ack
+	$(BIN)/python -m bench.bench_poller

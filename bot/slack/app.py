@@ -73,6 +73,10 @@ class SlackBot:
         answers = Answers(self.sender, self.notifier)
         self.work = Background(lambda asker, text: answers.say(asker, text, private=True))
         secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
+        # Bolt reads SLACK_BOT_TOKEN itself and warns that our client's token wins: that is intended.
+        logging.getLogger("slack_bolt.AsyncApp").addFilter(
+            lambda record: "`token` will be unused" not in record.getMessage()
+        )
         self.app = AsyncApp(client=self.client, signing_secret=secret, process_before_response=True)
         register(self.app, SlackHandlers(charon, self.sender, answers), self.work, settings.slash_command)
         self._socket: _TimedSocketModeHandler | None = None

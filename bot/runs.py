@@ -77,6 +77,8 @@ class RunStatus:
     outputs: tuple[Output, ...] = ()
     error: str | None = None
     failed_task: str | None = None
+    launched_as: tuple[str, str] | None = None
+    """(backend run id, run link) of a run found launched after its launching process died."""
 
 
 @dataclass

@@ -79,6 +79,9 @@ class RunStore:
                 "UPDATE runs SET tasks = $2, outputs = $3, error = $4, updated_at = now() WHERE id = $1",
                 run_id, tasks, outputs, error,
             )  # fmt: skip
+            if status.launched_as is not None:
+                await conn.execute("UPDATE runs SET external_id = $2, run_url = $3 WHERE id = $1",
+                                   run_id, *status.launched_as)  # fmt: skip
             if row["state"] == status.state.value:
                 return False
             await self._set_state(conn, run_id, status.state, error)

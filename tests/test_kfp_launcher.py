@@ -293,3 +293,43 @@ async def test_a_stray_kfp_context_file_is_never_read(
     assert namespaces == {charon.settings.kfp_namespace}
     assert not [r for r in emulator.requests if r["path"].endswith("/healthz")]
     assert emulator.get_run(run.external_id or "")["display_name"] == f"smoke_pipeline {run.id}"
+
+
+async def test_a_poll_while_kubeflow_is_still_creating_the_run_does_not_fail_it(
+    kfp_charon: Charon, emulator: KfpEmulator, notices: "Notices"
+) -> None:
+    emulator.inject_fault("/apis/v2beta1/runs", status=None, count=1, delay_s=1.5, method="POST")
+    launching = asyncio.create_task(kfp_charon.service.handle_text("run smoke_pipeline a=3", ANN))
+    await asyncio.sleep(0.5)  # the run is recorded, Kubeflow has not answered yet
+    kfp_charon.poller.wake()
+    await kfp_charon.poller.poll_once()
+    reply = await launching
+    assert reply.ok and reply.run is not None and reply.run.external_id is not None
+    await kfp_charon.poller.poll_once()
+    run = await kfp_charon.store.get(reply.run.id)
+    assert run is not None and run.state is RunState.PENDING and notices.about(run) == []
+
+
+async def test_runs_orphaned_by_a_crash_mid_launch_are_found_or_failed_clearly(
+    kfp_charon: Charon, emulator: KfpEmulator, notices: "Notices", monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.launchers import base
+
+    store, launcher = kfp_charon.store, kfp_charon.launchers["kfp"]
+    created, _ = await store.create_run(pipeline="smoke_pipeline", params={"a": 1}, backend="kfp",
+                                        origin=ANN, idempotency_key=None)  # fmt: skip
+    launched = await launcher.launch(created, {"a": 1})  # Kubeflow made it; Charon died before noting it
+    never, _ = await store.create_run(pipeline="smoke_pipeline", params={}, backend="kfp",
+                                      origin=ANN, idempotency_key=None)  # fmt: skip
+    kfp_charon.poller.wake()
+    await kfp_charon.poller.poll_once()  # young: could still be launching, so left alone
+    assert (await store.get(created.id)).state is RunState.QUEUED  # type: ignore[union-attr]
+    monkeypatch.setattr(base, "LAUNCH_GRACE_S", 0.0)
+    kfp_charon.poller.wake()
+    await kfp_charon.poller.poll_once()
+    found = await store.get(created.id)
+    assert found is not None and found.external_id == launched.external_id
+    assert found.run_url == f"{UI}/#/runs/details/{launched.external_id}" and found.state is RunState.PENDING
+    lost = await store.get(never.id)
+    assert lost is not None and lost.state is RunState.FAILED
+    assert "Kubeflow has no record of it, so it never ran. Please run it again." in notices.about(lost)[0]

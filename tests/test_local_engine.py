@@ -6,6 +6,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from bot.runs import Origin, Run, RunState
 from bot.runtime import Charon
 
@@ -122,3 +124,21 @@ def _is_zombie(pid: int) -> bool:
         return True
 
 
+
+
+async def test_a_run_whose_launching_process_died_is_failed_clearly(
+    charon: Charon, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.launchers import base
+
+    lost, _ = await charon.store.create_run(pipeline="smoke_pipeline", params={}, backend="local",
+                                           origin=ORIGIN, idempotency_key=None)  # fmt: skip
+    await charon.poller.poll_once()  # young: it may still be launching elsewhere
+    assert (await charon.store.get(lost.id)).state is RunState.QUEUED  # type: ignore[union-attr]
+    monkeypatch.setattr(base, "LAUNCH_GRACE_S", 0.0)
+    charon.poller.wake()
+    await charon.poller.poll_once()
+    run = await charon.store.get(lost.id)
+    assert run is not None and run.state is RunState.FAILED
+    assert run.error == {"message": "Charon stopped while starting this run, so it never ran. Please run it again.",
+                         "task": None}  # fmt: skip

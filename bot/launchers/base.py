@@ -7,6 +7,9 @@ from typing import Protocol
 from bot.runs import Run, RunState, RunStatus
 from bot.store import ActiveRun
 
+LAUNCH_GRACE_S = 120.0
+"""A run still unlaunched this long after a poller first saw it lost the process launching it."""
+
 
 @dataclass(frozen=True)
 class Launched:

@@ -8,13 +8,16 @@ the run's error message from its details, or the output artifacts as presigned l
 """
 
 import asyncio
+import dataclasses
 import json
 import logging
+import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import kfp_server_api
 
+from bot.launchers import base
 from bot.launchers.base import Launched, LaunchError
 from bot.launchers.kfp_client import KfpConnection, KfpError, response_json
 from bot.launchers.kfp_runs import run_link, run_state, run_status
@@ -52,6 +55,8 @@ class KfpLauncher:
         self._experiment_lock = asyncio.Lock()
         self._specs: dict[tuple[str, bool], dict[str, Any]] = {}
         self._spec_lock = asyncio.Lock()
+        self._unlaunched: dict[str, float] = {}
+        """Charon run id → when it was first seen queued without a KFP id."""
         self._seen: dict[str, int] = {}
         """Charon run id → fingerprint of the steps last seen (state changes are read from the store)."""
 
@@ -161,6 +166,9 @@ class KfpLauncher:
             wire = await self._lookup(run.external_id or "")
             if wire is not None:
                 await self._note(run, wire, result)
+        for run in self._orphans(runs)[:LOOKUPS_PER_CYCLE]:
+            if (adopted := await self._adopt(run)) is not None:
+                result[run.id] = adopted
         if len(self._seen) > 2 * len(runs):  # runs that ended through another process: forget them
             active = {r.id for r in runs}
             self._seen = {k: v for k, v in self._seen.items() if k in active}
@@ -181,6 +189,32 @@ class KfpLauncher:
         self._seen[run.id] = fingerprint
         if status.state is not run.state or seen not in (None, fingerprint):
             result[run.id] = status
+
+    def _orphans(self, runs: Sequence[ActiveRun]) -> list[ActiveRun]:
+        """Queued runs that have had no KFP id for ``LAUNCH_GRACE_S`` (launches in flight are younger)."""
+        now = time.monotonic()
+        unlaunched = {r.id: r for r in runs if r.external_id is None and r.state is RunState.QUEUED}
+        self._unlaunched = {i: self._unlaunched.get(i, now) for i in unlaunched}
+        return [unlaunched[i] for i, since in self._unlaunched.items() if now - since >= base.LAUNCH_GRACE_S]
+
+    async def _adopt(self, run: ActiveRun) -> RunStatus | None:
+        """Find the KFP run a crashed process created (its name holds Charon's id), or fail it clearly."""
+        query = json.dumps({"predicates": [{"operation": "IS_SUBSTRING", "key": "display_name",
+                                            "string_value": run.id}]})  # fmt: skip
+        try:
+            body = await self.connection.call(lambda c: response_json(c.runs.run_service_list_runs(
+                namespace=self.connection.namespace, page_size=5, filter=query,
+                _preload_content=False), object_hook=_without_spec))  # fmt: skip
+        except KfpError as exc:
+            log.warning("looking for the KFP run of %s failed: %s", run.id, exc)
+            return None
+        self._unlaunched.pop(run.id, None)
+        found = [w for w in body.get("runs") or [] if str(w.get("display_name", "")).endswith(f" {run.id}")]
+        if not found:
+            return RunStatus(RunState.FAILED, error=render_text("never_launched", on_kfp=True))
+        kfp_id = str(found[0]["run_id"])
+        status = run_status(found[0], [])
+        return dataclasses.replace(status, launched_as=(kfp_id, self.run_url(kfp_id)))
 
     async def _list_page(self, ids: list[str]) -> dict[str, dict[str, Any]]:
         """These runs by KFP run id (a run KFP does not know is left out)."""

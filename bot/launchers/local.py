@@ -6,11 +6,14 @@ import logging
 import os
 import signal
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from bot.launchers import base
 from bot.launchers.base import Launched
 from bot.launchers.local_files import RunFiles
+from bot.render import render_text
 from bot.runs import Run, RunState, RunStatus, TaskStatus
 from bot.store import ActiveRun
 
@@ -39,6 +42,8 @@ class LocalLauncher:
         self._mine: dict[str, asyncio.Task[None]] = {}
         self._procs: dict[str, asyncio.subprocess.Process] = {}
         self._callbacks: list[Callable[[], None]] = []
+        self._unlaunched: dict[str, float] = {}
+        """Run id → when a poll first saw it with no spec written yet."""
 
     def files(self, run_id: str) -> RunFiles:
         return RunFiles(self.runs_dir / run_id)
@@ -94,12 +99,17 @@ class LocalLauncher:
                 callback()
 
     async def statuses(self, runs: Sequence[ActiveRun]) -> dict[str, RunStatus]:
-        return {run.id: status for run in runs if (status := self._status(run.id)) is not None}
+        now = time.monotonic()
+        unlaunched = {r.id for r in runs if not self.files(r.id).spec.exists()}
+        self._unlaunched = {i: self._unlaunched.get(i, now) for i in unlaunched}
+        return {run.id: status for run in runs if (status := self._status(run.id, now)) is not None}
 
-    def _status(self, run_id: str) -> RunStatus | None:
+    def _status(self, run_id: str, now: float) -> RunStatus | None:
         files = self.files(run_id)
-        if not files.spec.exists():
-            return None  # still being launched by another process
+        if run_id in self._unlaunched:  # being launched by another process, or its launcher died
+            if now - self._unlaunched[run_id] < base.LAUNCH_GRACE_S:
+                return None
+            return RunStatus(RunState.FAILED, error=render_text("never_launched", on_kfp=False))
         result = files.read_result()
         if result is not None:
             return result
@@ -172,8 +182,6 @@ def _alive(pid: int | None, folder: Path) -> bool:
 
 
 def _age(path: Path) -> float:
-    import time
-
     return time.time() - path.stat().st_mtime
 
 

@@ -48,6 +48,17 @@ class Settings(BaseSettings):
     audio_bucket: str | None = Field(None, validation_alias="CHARON_AUDIO_BUCKET",
                                      description="S3 bucket of turn audio, for use_fsm_url=true (presigned links).")  # fmt: skip
 
+    component_image: str = Field(
+        "ghcr.io/charon-ml/charon:latest", validation_alias="CHARON_COMPONENT_IMAGE",
+        description="Image Charon's pipeline steps run in on Kubeflow (build it from the Dockerfile); read when "
+        "pipelines are compiled.",
+    )  # fmt: skip
+    warehouse_secret: str | None = Field(
+        None, validation_alias="CHARON_WAREHOUSE_SECRET",
+        description="Kubernetes Secret (key `url`) whose value steps reading the calls warehouse get as "
+        "CHARON_WAREHOUSE_URL on Kubeflow. Unset: they get none (local runs are given it directly).",
+    )  # fmt: skip
+
     # Kubeflow Pipelines
     kfp_host: str | None = Field(None, validation_alias="KFP_HOST",
                                  description="KFP API server URL. Unset: runs execute locally (kfp.local).")  # fmt: skip

@@ -68,3 +68,16 @@ async def test_cli_pipelines_and_compile(settings: Settings, tmp_path: Path) -> 
     for line in out.split():
         spec = yaml.safe_load(Path(line).read_text())
         assert spec["pipelineInfo"]["name"] in ("fetch-calls-pipeline", "smoke-pipeline")
+
+
+async def test_compiled_steps_get_the_warehouse_secret_and_image_on_kubeflow(settings: Settings, tmp_path: Path) -> None:
+    env = charon_env(settings, CHARON_WAREHOUSE_SECRET="calls-warehouse",
+                     CHARON_COMPONENT_IMAGE="registry.example.com/charon:1.2.3")  # fmt: skip
+    code, _, err = await run_charon(env, "compile", str(tmp_path / "build"))
+    assert code == 0, err
+    spec, platform = yaml.safe_load_all((tmp_path / "build" / "fetch_calls_pipeline.yaml").read_text())
+    executor = spec["deploymentSpec"]["executors"]["exec-fetch-calls"]["container"]
+    assert executor["image"] == "registry.example.com/charon:1.2.3"
+    secret = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]["exec-fetch-calls"]["secretAsEnv"]
+    assert secret[0]["secretName"] == "calls-warehouse"
+    assert secret[0]["keyToEnv"] == [{"envVar": "CHARON_WAREHOUSE_URL", "secretKey": "url"}]

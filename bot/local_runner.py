@@ -45,7 +45,16 @@ def main(run_dir: str) -> int:
 
 
 def _dag_tasks(pipeline: Any) -> list[str]:
-    return list(pipeline.pipeline_spec.root.dag.tasks)
+    """Task names in the order they run (dependencies first; the spec's map has no order)."""
+    tasks = pipeline.pipeline_spec.root.dag.tasks
+    waiting = {name: set(task.dependent_tasks) for name, task in tasks.items()}
+    ordered: list[str] = []
+    while waiting:
+        ready = sorted(name for name, needs in waiting.items() if needs <= set(ordered)) or sorted(waiting)
+        ordered.extend(ready)
+        for name in ready:
+            del waiting[name]
+    return ordered
 
 
 def _tasks(files: RunFiles, names: list[str], failed: str | None) -> tuple[TaskStatus, ...]:

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from bot.launchers.base import Launcher
 from bot.metrics import POLL_SECONDS
 from bot.notifiers import Notifier
+from bot.runs import Run
 from bot.store import RunStore
 
 log = logging.getLogger(__name__)
@@ -46,11 +47,14 @@ class Poller:
 
     async def poll_once(self) -> None:
         """One full cycle for every backend that is due, then notices."""
+        await self._poll_due()
+        await self.deliver_notices()
+
+    async def _poll_due(self) -> None:
         now = time.monotonic()
         for name, launcher in self.launchers.items():
             if self._due[name] <= now:
                 await self._poll_backend(name, launcher)
-        await self.deliver_notices()
         self.cycles += 1
 
     async def _poll_backend(self, name: str, launcher: Launcher) -> None:
@@ -92,37 +96,54 @@ class Poller:
         surfaces = sorted({s for n in self.notifiers for s in n.surfaces})
         if not surfaces:
             return
-        for run in await self.store.claim_notifications(surfaces):
-            targets = [n for n in self.notifiers if run.surface in n.surfaces and n.accepts(run)]
-            if not targets:
-                continue  # another process (a terminal session, the server) delivers it; lease expires
-            done = await self.store.delivered_notices(run.id)
-            failed = False
-            for notifier in targets:
-                if notifier.name in done:
-                    continue
-                try:
-                    await notifier.run_finished(run)
-                except Exception:
-                    failed = True
-                    log.warning("%s notice for run %s failed; will retry", notifier.name, run.id, exc_info=True)
-                else:
-                    await self.store.mark_delivered(run.id, notifier.name)
-            if failed:
-                await self.store.release_notification(run.id)
+        claimed = await self.store.claim_notifications(surfaces)
+        # Runs side by side: one slow or rate-limited channel must not hold up the others' notices.
+        await asyncio.gather(*(self._deliver(run) for run in claimed))
+
+    async def _deliver(self, run: Run) -> None:
+        targets = [n for n in self.notifiers if run.surface in n.surfaces and n.accepts(run)]
+        if not targets:
+            return  # another process (a terminal session, the server) delivers it; the claim expires
+        done = await self.store.delivered_notices(run.id)
+        failed = False
+        for notifier in targets:
+            if notifier.name in done:
+                continue
+            try:
+                await notifier.run_finished(run)
+            except Exception:
+                failed = True
+                log.warning("%s notice for run %s failed; will retry", notifier.name, run.id, exc_info=True)
             else:
-                await self.store.mark_notified(run.id)
+                await self.store.mark_delivered(run.id, notifier.name)
+        if failed:
+            await self.store.release_notification(run.id)
+        else:
+            await self.store.mark_notified(run.id)
 
     async def run_forever(self) -> None:
+        """Polls on schedule while notices are delivered alongside, so Slack's pace never delays polling."""
+        delivery: asyncio.Task[None] | None = None
         while not self._stopping:
             try:
-                await self.poll_once()
+                await self._poll_due()
             except Exception:
                 log.exception("poll cycle failed")
+            if delivery is None or delivery.done():
+                delivery = asyncio.create_task(self._deliver_logged(), name="charon-notices")
             delay = max(0.05, min(self._due.values(), default=time.monotonic() + 1) - time.monotonic())
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=delay)
+        if delivery is not None:
+            await delivery
+        await self._deliver_logged()  # what finished during the last cycle
+
+    async def _deliver_logged(self) -> None:
+        try:
+            await self.deliver_notices()
+        except Exception:
+            log.exception("delivering notices failed")
 
     def start(self) -> None:
         self._task = asyncio.create_task(self.run_forever(), name="charon-poller")

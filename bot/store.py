@@ -67,13 +67,16 @@ class RunStore:
                 await self._set_state(conn, run_id, state, None)
 
     async def record_status(self, run_id: str, status: RunStatus) -> bool:
-        """Store what a launcher reported; returns True when the state changed."""
+        """Store what a launcher reported; True when people would see a change (state or steps)."""
         tasks = [t.to_json() for t in status.tasks]
         outputs = [o.to_json() for o in status.outputs]
         error = {"message": status.error, "task": status.failed_task} if status.error else None
         async with self.pool.acquire() as conn, conn.transaction():
             row = await conn.fetchrow("SELECT state, tasks FROM runs WHERE id = $1 FOR UPDATE", run_id)
             if row is None or RunState(row["state"]).terminal:
+                return False
+            same_state = row["state"] == status.state.value
+            if same_state and row["tasks"] == tasks and status.launched_as is None and not error:
                 return False
             await conn.execute(
                 "UPDATE runs SET tasks = $2, outputs = $3, error = $4, updated_at = now() WHERE id = $1",
@@ -82,9 +85,8 @@ class RunStore:
             if status.launched_as is not None:
                 await conn.execute("UPDATE runs SET external_id = $2, run_url = $3 WHERE id = $1",
                                    run_id, *status.launched_as)  # fmt: skip
-            if row["state"] == status.state.value:
-                return False
-            await self._set_state(conn, run_id, status.state, error)
+            if not same_state:
+                await self._set_state(conn, run_id, status.state, error)
             return True
 
     async def fail_launch(self, run_id: str, message: str) -> None:

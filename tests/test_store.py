@@ -22,14 +22,16 @@ async def test_transitions_history_and_single_claim(charon: Charon) -> None:
     run, _ = await store.create_run(pipeline="smoke_pipeline", params={}, backend="local",
                                     origin=Origin("cli"), idempotency_key=None)  # fmt: skip
     assert await store.record_status(run.id, RunStatus(RunState.RUNNING, (TaskStatus("add", "running"),)))
-    assert not await store.record_status(run.id, RunStatus(RunState.RUNNING))
+    assert not await store.record_status(run.id, RunStatus(RunState.RUNNING, (TaskStatus("add", "running"),)))
+    # A step finishing is a change people see (the live status message), though the state is the same.
+    assert await store.record_status(run.id, RunStatus(RunState.RUNNING, (TaskStatus("add", "succeeded"),)))
     assert await store.record_status(run.id, RunStatus(RunState.FAILED, error="boom", failed_task="add"))
     # A final state is final: a late report cannot reopen it.
     assert not await store.record_status(run.id, RunStatus(RunState.RUNNING))
     done = await store.get(run.id)
     assert done is not None and done.state is RunState.FAILED and done.finished_at is not None
     assert done.error == {"message": "boom", "task": "add"}
-    assert [e["state"] for e in await store.events(run.id)] == ["queued", "running", "failed"]
+    assert [e["state"] for e in await store.events(run.id)] == ["queued", "running", "failed"]  # steps aren't states
     claimed = await store.claim_notifications(["cli"])
     assert run.id in [r.id for r in claimed]
     assert run.id not in [r.id for r in await store.claim_notifications(["cli"])]

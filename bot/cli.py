@@ -89,12 +89,14 @@ async def _wait_for(charon: Any, run_id: str) -> Any:
     """Follow one run to its end, then take its notice so a server does not report it again."""
     await charon.local.wait(run_id)
     while True:
+        run = await charon.store.get(run_id)
+        charon.poller.wake(run.backend)  # one run: ask its backend every couple of seconds
         await charon.poller.poll_once()
         run = await charon.store.get(run_id)
         if run.state.terminal:
             await charon.store.mark_notified(run_id)
             return run
-        await asyncio.sleep(min(charon.launchers[run.backend].poll_interval, 1.0))
+        await asyncio.sleep(min(charon.launchers[run.backend].poll_interval, 2.0))
 
 
 @main.command()

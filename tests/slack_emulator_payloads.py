@@ -97,23 +97,10 @@ def message_event(
     parent_user_id: str | None = None,
 ) -> JsonDict:
     """A ``message`` event (message.channels / message.im …) as Slack delivers a human's post."""
-    ts = ts or ts_now()
-    event: JsonDict = {
-        "user": user,
-        "type": "message",
-        "ts": ts,
-        "client_msg_id": str(uuid.uuid4()),
-        "text": text,
-        "team": team,
-        "blocks": rich_text_blocks(text),
-        "channel": channel,
-        "event_ts": ts,
-        "channel_type": channel_type or channel_type_for(channel),
-    }
-    if thread_ts is not None:
-        event["thread_ts"] = thread_ts
-        if parent_user_id is not None:
-            event["parent_user_id"] = parent_user_id
+    event = _human_post("message", text, user, channel, team, ts, thread_ts)
+    event["channel_type"] = channel_type or channel_type_for(channel)
+    if thread_ts is not None and parent_user_id is not None:
+        event["parent_user_id"] = parent_user_id
     if subtype is not None:
         event["subtype"] = subtype
     if bot_id is not None:
@@ -133,10 +120,17 @@ def app_mention_event(
     thread_ts: str | None = None,
 ) -> JsonDict:
     """An ``app_mention`` event; ``text`` should contain ``<@BOTID>`` like the real one."""
+    return _human_post("app_mention", text, user, channel, team, ts, thread_ts)
+
+
+def _human_post(
+    kind: str, text: str, user: str, channel: str, team: str, ts: str | None, thread_ts: str | None
+) -> JsonDict:
+    """The fields every event about a person's post carries, in Slack's order."""
     ts = ts or ts_now()
     event: JsonDict = {
         "user": user,
-        "type": "app_mention",
+        "type": kind,
         "ts": ts,
         "client_msg_id": str(uuid.uuid4()),
         "text": text,

@@ -3,6 +3,7 @@
 import asyncio
 import logging
 import os
+import secrets
 import signal
 import sys
 import uuid
@@ -15,6 +16,7 @@ import click
 from bot.settings import Settings
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+log = logging.getLogger("charon")
 
 
 def _settings() -> Settings:
@@ -25,7 +27,22 @@ def _settings() -> Settings:
 
 
 def _run(coro: Callable[[], Coroutine[Any, Any, int]]) -> None:
-    sys.exit(asyncio.run(coro()))
+    """Run a command; whatever goes wrong ends in one readable line, never a traceback."""
+    from bot.database import DatabaseUnavailable
+
+    try:
+        code = asyncio.run(coro())
+    except (click.ClickException, click.exceptions.Exit, KeyboardInterrupt):
+        raise
+    except DatabaseUnavailable as exc:
+        raise click.ClickException(str(exc)) from None
+    except Exception:
+        reference = secrets.token_hex(4)
+        log.debug("command failed (reference %s)", reference, exc_info=True)
+        raise click.ClickException(
+            f"Something went wrong (reference {reference}). Run again with --log-level DEBUG for details."
+        ) from None
+    sys.exit(code)
 
 
 @click.group()

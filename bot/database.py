@@ -17,6 +17,7 @@ from typing import Any
 import asyncpg
 
 from bot.migrations import apply_migrations
+from bot.redaction import redact
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -76,12 +77,20 @@ async def register_json_codecs(conn: asyncpg.Connection) -> None:
     )
 
 
+class DatabaseUnavailable(Exception):
+    """Charon's database cannot be reached or refuses Charon; ``str()`` is safe to show."""
+
+
 @asynccontextmanager
 async def open_pool(settings: Settings, *, max_size: int = 10) -> AsyncIterator[asyncpg.Pool]:
     """A connection pool with Charon's schema migrated to the newest version."""
-    pool = await asyncpg.create_pool(
-        database_url(settings), min_size=1, max_size=max_size, init=register_json_codecs
-    )
+    try:
+        pool = await asyncpg.create_pool(
+            database_url(settings), min_size=1, max_size=max_size, init=register_json_codecs
+        )
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        where = "DATABASE_URL" if settings.database_url is not None else "the embedded database"
+        raise DatabaseUnavailable(f"Charon cannot use its database ({where}): {redact(str(exc))}") from None
     try:
         await apply_migrations(pool, "store")
         yield pool

@@ -81,3 +81,13 @@ async def test_compiled_steps_get_the_warehouse_secret_and_image_on_kubeflow(set
     secret = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]["exec-fetch-calls"]["secretAsEnv"]
     assert secret[0]["secretName"] == "calls-warehouse"
     assert secret[0]["keyToEnv"] == [{"envVar": "CHARON_WAREHOUSE_URL", "secretKey": "url"}]
+
+
+async def test_an_unreachable_database_is_one_clear_line(settings: Settings) -> None:
+    env = charon_env(settings, DATABASE_URL="postgresql://charon:hunter2secret@127.0.0.1:1/charon")
+    for args in (("run", "smoke_pipeline"), ("runs",), ("serve",)):
+        code, out, err = await run_charon(env, *args)
+        assert code == 1
+        assert err.strip() == "Error: Charon cannot use its database (DATABASE_URL): [Errno 111] Connect call " \
+                              "failed ('127.0.0.1', 1)"  # fmt: skip
+        assert "Traceback" not in out + err and "hunter2secret" not in out + err

@@ -29,6 +29,7 @@ def _settings() -> Settings:
 def _run(coro: Callable[[], Coroutine[Any, Any, int]]) -> None:
     """Run a command; whatever goes wrong ends in one readable line, never a traceback."""
     from bot.database import DatabaseUnavailable
+    from bot.redaction import redact
 
     try:
         code = asyncio.run(coro())
@@ -36,6 +37,8 @@ def _run(coro: Callable[[], Coroutine[Any, Any, int]]) -> None:
         raise
     except DatabaseUnavailable as exc:
         raise click.ClickException(str(exc)) from None
+    except OSError as exc:  # a port in use, a folder that cannot be written…
+        raise click.ClickException(redact(str(exc))) from None
     except Exception:
         reference = secrets.token_hex(4)
         log.debug("command failed (reference %s)", reference, exc_info=True)

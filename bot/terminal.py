@@ -41,7 +41,8 @@ async def chat(charon: Charon) -> None:
     origin = Origin("chat", user_id=getpass.getuser(), session=session)
 
     def write(text: str) -> None:
-        sys.stdout.write(f"\r{text}\n{PROMPT if interactive else ''}")
+        # At a terminal, the notice takes the prompt's line (cleared) and the prompt comes back under it.
+        sys.stdout.write(f"\r\x1b[K{text}\n{PROMPT}" if interactive else f"{text}\n")
         sys.stdout.flush()
 
     interactive = sys.stdin.isatty()

@@ -7,7 +7,6 @@ claimed in the database, so it starts once however many Charon processes are up.
 """
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -15,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
+from bot.background import BackgroundLoop
 from bot.launchers.base import Launcher, LaunchError
 from bot.launchers.kfp import CACHING_PARAM
 from bot.render import render_text
@@ -39,7 +39,11 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class Scheduler:
+class Scheduler(BackgroundLoop):
+    """Fires due schedules (local engine) and adopts the runs KFP recurring runs start."""
+
+    task_name = "charon-scheduler"
+
     def __init__(
         self,
         service: CharonService,
@@ -54,7 +58,6 @@ class Scheduler:
         self.kfp = kfp
         self.interval = interval
         self.clock = clock
-        self._task: asyncio.Task[None] | None = None
 
     # -- commands -------------------------------------------------------------------------------
 
@@ -242,14 +245,8 @@ class Scheduler:
         except (OSError, asyncpg.PostgresError):
             return None
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self.run_forever(), name="charon-scheduler")
-
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self.stop_loop()
 
 
 def build_scheduler(

@@ -19,6 +19,7 @@ import aiohttp
 import asyncpg
 from pydantic import SecretStr
 
+from bot.background import BackgroundLoop
 from bot.metrics import WEBHOOK_ATTEMPTS
 from bot.redaction import redact
 from bot.render import render
@@ -56,8 +57,10 @@ def signature(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-class WebhookNotifier:
+class WebhookNotifier(BackgroundLoop):
     """Delivers the final notice of runs started with a ``webhook_uri`` (through the HTTP API)."""
+
+    task_name = "charon-webhooks"
 
     name = "webhook"
     surfaces: tuple[str, ...] = ("api",)
@@ -76,7 +79,6 @@ class WebhookNotifier:
         self.max_attempts = max_attempts
         self._http: aiohttp.ClientSession | None = None
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
 
     def accepts(self, run: Run) -> bool:
         return bool(run.reply_to.get("webhook_uri"))
@@ -162,13 +164,7 @@ class WebhookNotifier:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=max(0.5, min(5.0, self.first_retry_s)))
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self.run_forever(), name="charon-webhooks")
-
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self.stop_loop()
         if self._http is not None:
             await self._http.close()
